@@ -1,0 +1,1 @@
+"""The command-line application that wires producers and workers together."""

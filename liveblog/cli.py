@@ -1,0 +1,332 @@
+"""`liveblog`: parse, run, produce, worker, tail, stats.
+
+Exit codes: 0 ok, 2 usage error, 3 Redis unreachable, 4 input rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+
+import redis
+import structlog
+from rq.serializers import JSONSerializer
+
+from liveblog import connect as connecting
+from liveblog import logs
+from liveblog import stats as stats_mod
+from producers.enqueue import ingest_queue, submit
+from producers.files import read_sources
+from schemas.documents import ParseOptions
+from schemas.errors import InputRejected, LiveblogError, RedisUnavailable, UsageError
+from schemas.keys import Keys
+from schemas.settings import Settings
+
+log = structlog.get_logger("liveblog.cli")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, found {text!r}") from exc
+
+
+def _tz(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"expected an IANA time zone such as Europe/London, found {text!r}") from exc
+    return text
+
+
+def _parse_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="file path, or - for stdin")
+    parser.add_argument("--format", default="auto", choices=["auto", "text", "html", "rss", "json"])
+    parser.add_argument("--tz", type=_tz, default="UTC", help="the blog's IANA time zone (default UTC)")
+    parser.add_argument("--date", type=_date, help="date of the oldest post when the page has no full date")
+    parser.add_argument("--blog-id", help="blog id (default: from the file name)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveblog", description=__doc__.split("\n")[0])
+    parser.add_argument("--log-format", choices=["auto", "console", "json"], default="auto")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default depends on command)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("parse", help="parse only, no Redis: one JSON post per line")
+    _parse_options(p)
+
+    p = sub.add_parser("run", help="produce, process and print events (embedded Redis without REDIS_URL)")
+    _parse_options(p)
+    p.add_argument("--pretty", action="store_true", help="indent each event")
+
+    p = sub.add_parser("produce", help="enqueue documents to REDIS_URL")
+    _parse_options(p)
+
+    p = sub.add_parser("worker", help="run RQ workers on the ingest queue")
+    p.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    p.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--fork", action="store_true", help="fork a work horse per job (rq.Worker) instead of SimpleWorker")
+    p.add_argument("--name", help="worker name (default: host and pid)")
+
+    p = sub.add_parser("tail", help="print the stream's events as NDJSON")
+    p.add_argument("--follow", "-f", action="store_true")
+    p.add_argument("--group", help="consumer group: resume where this group stopped")
+    p.add_argument("--consumer", help="consumer name within the group (default: host-pid)")
+    p.add_argument("--blog", help="read one blog's stream instead of all events")
+    p.add_argument("--count", type=int, default=0, help="stop after N events (0: no limit)")
+
+    p = sub.add_parser("stats", help="counters that reconcile, queue depths, workers")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = args.log_level or ("INFO" if args.command == "worker" else "WARNING")
+    logs.configure(args.log_format, level)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"liveblog: {exc}", file=sys.stderr)
+        return 2
+    except RedisUnavailable as exc:
+        print(f"liveblog: {exc}", file=sys.stderr)
+        return 3
+    except InputRejected as exc:
+        print(f"liveblog: input rejected: {exc}", file=sys.stderr)
+        return 4
+    except LiveblogError as exc:
+        print(f"liveblog: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        print(f"liveblog: lost the connection to Redis: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _options(args: argparse.Namespace) -> ParseOptions:
+    return ParseOptions(format=args.format, tz=args.tz, date=args.date)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from workers.parsers import parse
+
+    rejected = 0
+    for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
+        try:
+            doc = parse(raw)
+        except InputRejected as exc:
+            print(f"liveblog: rejected {raw.source}: {exc}", file=sys.stderr)
+            rejected += 1
+            continue
+        for post in doc.posts:
+            sys.stdout.write(post.model_dump_json() + "\n")
+    return 4 if rejected else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    started = time.perf_counter()
+    if settings.redis_url:
+        conn = connecting.connect(settings)
+    else:
+        print("liveblog: no REDIS_URL set: running on an embedded in-process Redis (nothing is kept)", file=sys.stderr)
+        conn = connecting.embedded()
+    keys = Keys(settings.key_prefix)
+    before = stats_mod.collect(conn, settings)["counters"]
+    last = conn.xrevrange(keys.events, count=1) if conn.exists(keys.events) else []
+    after_id = last[0][0] if last else b"0-0"
+    documents = 0
+    for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
+        submit(conn, raw, settings)
+        documents += 1
+    _work(conn, settings, burst=True)
+    for _, fields in _stream_after(conn, keys.events, after_id):
+        event = fields[b"event"].decode("utf-8")
+        sys.stdout.write((json.dumps(json.loads(event), indent=2, ensure_ascii=False) if args.pretty else event) + "\n")
+    now = stats_mod.collect(conn, settings)["counters"]
+    delta = {k: now[k] - before.get(k, 0) for k in now}
+    print(
+        "liveblog: documents {d} (accepted {a}, resubmitted {r}), posts parsed {p}, created {c}, updated {u}, "
+        "duplicates {dup}, stale {s}, dead-lettered {dl}, elapsed {e:.2f}s".format(
+            d=documents, a=delta["documents_accepted"], r=delta["documents_resubmitted"], p=delta["posts_seen"],
+            c=delta["posts_created"], u=delta["posts_updated"], dup=delta["posts_duplicate"],
+            s=delta["posts_stale"], dl=delta["documents_dead_lettered"], e=time.perf_counter() - started,
+        ),
+        file=sys.stderr,
+    )
+    if delta["documents_dead_lettered"]:
+        for _, entry in conn.xrevrange(keys.dead_letter, count=delta["documents_dead_lettered"]):
+            print(
+                f"liveblog: dead-lettered {entry[b'source'].decode()}: {entry[b'reason'].decode()}: expected "
+                f"{entry[b'expected'].decode()}, found {entry[b'found'].decode()}",
+                file=sys.stderr,
+            )
+        return 4
+    return 0
+
+
+def _stream_after(conn: redis.Redis, key: str, after: bytes, batch: int = 1000):
+    cursor = after
+    while True:
+        rows = conn.xrange(key, min=b"(" + cursor, count=batch)
+        if not rows:
+            return
+        yield from rows
+        cursor = rows[-1][0]
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    accepted = repeated = 0
+    for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
+        if submit(conn, raw, settings):
+            accepted += 1
+            print(raw.document_id)
+        else:
+            repeated += 1
+    print(f"liveblog: accepted {accepted}, already accepted {repeated}", file=sys.stderr)
+    return 0
+
+
+def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = False, name: str | None = None) -> None:
+    from workers import runtime
+    from workers.worker import LiveblogForkingWorker, LiveblogWorker
+
+    runtime.configure(settings)
+    worker_class = LiveblogForkingWorker if fork else LiveblogWorker
+    worker = worker_class(
+        [ingest_queue(conn, settings)],
+        connection=conn,
+        serializer=JSONSerializer,
+        name=name,
+        maintenance_interval=settings.maintenance_interval_s,
+    )
+    worker.work(burst=burst, with_scheduler=not burst, logging_level=None)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.processes < 1:
+        raise UsageError(f"--processes: expected at least 1, found {args.processes}")
+    conn = connecting.connect(settings)
+    if args.processes == 1:
+        _work(conn, settings, burst=args.burst, fork=args.fork, name=args.name)
+        return 0
+    return _supervise(args)
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """N worker processes; SIGTERM/SIGINT are passed on and each finishes its current job."""
+    base = [sys.executable, "-m", "liveblog.cli", "--log-format", args.log_format, "worker"]
+    if args.burst:
+        base.append("--burst")
+    if args.fork:
+        base.append("--fork")
+    children = [
+        subprocess.Popen(base + ["--name", f"{args.name or socket.gethostname()}-{os.getpid()}-{i}"])
+        for i in range(args.processes)
+    ]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes) if any(codes) else 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    keys = Keys(settings.key_prefix)
+    stream = keys.blog_events(args.blog) if args.blog else keys.events
+    pretty = sys.stdout.isatty()
+    printed = 0
+
+    def emit(fields: dict) -> bool:
+        nonlocal printed
+        event = fields[b"event"].decode("utf-8")
+        if pretty:
+            e = json.loads(event)
+            post = e["data"]["post"]
+            line = f"{e['time']}  {e['type'].rsplit('.', 1)[-1]:8} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
+        else:
+            line = event
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        printed += 1
+        return bool(args.count) and printed >= args.count
+
+    if args.group:
+        consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
+        try:
+            conn.xgroup_create(stream, args.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        pending_first = "0"  # first our own unacknowledged entries, then new ones
+        while True:
+            rows = conn.xreadgroup(args.group, consumer, {stream: pending_first}, count=100,
+                                   block=5000 if args.follow and pending_first == ">" else None)
+            entries = rows[0][1] if rows else []
+            if not entries and pending_first == "0":
+                pending_first = ">"
+                continue
+            for entry_id, fields in entries:
+                done = emit(fields)
+                conn.xack(stream, args.group, entry_id)
+                if done:
+                    return 0
+            if not entries and not args.follow:
+                return 0
+    cursor = b"0-0"
+    while True:
+        rows = conn.xread({stream: cursor}, count=500, block=5000 if args.follow else None)
+        entries = rows[0][1] if rows else []
+        for entry_id, fields in entries:
+            if emit(fields):
+                return 0
+            cursor = entry_id
+        if not entries and not args.follow:
+            return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    result = stats_mod.collect(conn, settings)
+    print(json.dumps(result, indent=2) if args.json else stats_mod.render(result))
+    return 0
+
+
+COMMANDS = {
+    "parse": cmd_parse,
+    "run": cmd_run,
+    "produce": cmd_produce,
+    "worker": cmd_worker,
+    "tail": cmd_tail,
+    "stats": cmd_stats,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

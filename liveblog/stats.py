@@ -1,0 +1,72 @@
+"""Counters that reconcile: every accepted document is published, in flight, failed, or dead-lettered."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Worker
+from rq.registry import StartedJobRegistry
+
+from producers.enqueue import ingest_queue
+from schemas.keys import Keys
+from schemas.settings import Settings
+
+COUNTERS = (
+    "documents_accepted", "documents_resubmitted", "documents_processed", "documents_dead_lettered",
+    "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
+)
+
+
+def collect(conn: Redis, settings: Settings) -> dict:
+    keys = Keys(settings.key_prefix)
+    raw = {k.decode(): int(v) for k, v in conn.hgetall(keys.stats).items()}
+    c = {name: raw.get(name, 0) for name in COUNTERS}
+    queue = ingest_queue(conn, settings)
+    jobs = {
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue=queue).count,
+        "scheduled": queue.scheduled_job_registry.count,
+        "failed": queue.failed_job_registry.count,
+    }
+    in_flight = jobs["queued"] + jobs["started"] + jobs["scheduled"]
+    documents_ok = c["documents_accepted"] == (
+        c["documents_processed"] + c["documents_dead_lettered"] + in_flight + jobs["failed"]
+    )
+    posts_ok = c["posts_seen"] == c["posts_created"] + c["posts_updated"] + c["posts_duplicate"] + c["posts_stale"]
+    events_ok = c["events_published"] == c["posts_created"] + c["posts_updated"]
+    return {
+        "counters": c,
+        "jobs": jobs,
+        "workers": len(Worker.all(queue=queue)),
+        "streams": {"events": _xlen(conn, keys.events), "dead_letter": _xlen(conn, keys.dead_letter)},
+        "reconciled": {
+            "documents": documents_ok,
+            "posts": posts_ok,
+            "events": events_ok,
+            "ok": documents_ok and posts_ok and events_ok,
+        },
+    }
+
+
+def _xlen(conn: Redis, key: str) -> int:
+    return int(conn.xlen(key)) if conn.exists(key) else 0
+
+
+def render(stats: dict) -> str:
+    c, j = stats["counters"], stats["jobs"]
+    rec = stats["reconciled"]
+    mark = lambda ok: "ok" if ok else "MISMATCH"  # noqa: E731
+    return "\n".join(
+        [
+            f"documents  accepted {c['documents_accepted']} = processed {c['documents_processed']}"
+            f" + dead-lettered {c['documents_dead_lettered']} + in flight {j['queued'] + j['started'] + j['scheduled']}"
+            f" + failed {j['failed']}   [{mark(rec['documents'])}]"
+            f"   (resubmitted, not re-run: {c['documents_resubmitted']})",
+            f"posts      seen {c['posts_seen']} = created {c['posts_created']} + updated {c['posts_updated']}"
+            f" + duplicates {c['posts_duplicate']} + stale {c['posts_stale']}   [{mark(rec['posts'])}]",
+            f"events     published {c['events_published']} (stream length {stats['streams']['events']})"
+            f"   [{mark(rec['events'])}]",
+            f"queue      queued {j['queued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
+            f"workers    {stats['workers']}",
+            f"dead letter entries {stats['streams']['dead_letter']}",
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Producers turn sources into RawDocuments and enqueue them. They never import workers."""

@@ -1,0 +1,58 @@
+"""Accept a document and enqueue its job in one Redis transaction.
+
+The accept marker, the job and the ``documents_accepted`` counter are written by
+one MULTI/EXEC under WATCH, so a producer killed at any instant either accepted
+the document (and its job exists) or did not; the same document offered twice
+is enqueued once and counted as a duplicate submission.
+"""
+
+from __future__ import annotations
+
+from redis import Redis, WatchError
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from schemas.documents import RawDocument
+from schemas.keys import Keys
+from schemas.settings import JOB_PROCESS_DOCUMENT, Settings
+
+
+def ingest_queue(conn: Redis, settings: Settings) -> Queue:
+    return Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)
+
+
+def job_id_for(document_id: str) -> str:
+    return f"doc-{document_id}"
+
+
+def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
+    """Returns True when the document was accepted now, False when it was already."""
+    keys = Keys(settings.key_prefix)
+    queue = ingest_queue(conn, settings)
+    marker = keys.accepted(raw.document_id)
+    intervals = list(settings.retry_intervals_s)
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(marker)
+                if pipe.exists(marker):
+                    pipe.unwatch()
+                    conn.hincrby(keys.stats, "documents_resubmitted", 1)
+                    return False
+                pipe.multi()
+                queue.enqueue_call(
+                    JOB_PROCESS_DOCUMENT,
+                    args=(raw.encode(),),
+                    job_id=job_id_for(raw.document_id),
+                    timeout=settings.job_timeout_s,
+                    result_ttl=settings.result_ttl_s,
+                    retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0),
+                    description=f"{raw.blog_id} {raw.source}",
+                    pipeline=pipe,
+                )
+                pipe.set(marker, 1, ex=settings.dedup_window_s)
+                pipe.hincrby(keys.stats, "documents_accepted", 1)
+                pipe.execute()
+                return True
+            except WatchError:
+                continue

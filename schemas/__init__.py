@@ -1,0 +1,3 @@
+"""Contracts shared by producers and workers. Imports nothing else from the project."""
+
+SCHEMA_VERSION = 1

@@ -1,0 +1,113 @@
+"""RawDocument: what a producer saw, untouched, plus the parse options that travel with it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import datetime as dt
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas import SCHEMA_VERSION
+from schemas.errors import DecodeError
+
+Format = Literal["auto", "text", "html", "rss", "json"]
+
+
+class ParseOptions(BaseModel):
+    """How a document is to be read; chosen by whoever produced it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Format = "auto"
+    tz: str = "UTC"
+    date: dt.date | None = None
+    json_mapping: dict | None = None
+
+
+class RawDocument(BaseModel):
+    """One fetch of a live page (or one file): the unit of work of a worker job.
+
+    ``body`` is the text when the bytes were valid UTF-8; otherwise ``body_b64``
+    keeps the bytes untouched so the dead letter can show exactly what arrived.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    document_id: str
+    blog_id: str
+    source: str
+    content_type: str | None = None
+    fetched_at: datetime
+    etag: str | None = None
+    body: str | None = None
+    body_b64: str | None = None
+    options: ParseOptions = Field(default_factory=ParseOptions)
+
+    @field_validator("fetched_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        blog_id: str,
+        source: str,
+        fetched_at: datetime,
+        content_type: str | None = None,
+        etag: str | None = None,
+        options: ParseOptions | None = None,
+    ) -> RawDocument:
+        """Wrap what a producer read; the id depends only on what was read and when."""
+        options = options or ParseOptions()
+        fetched_at = cls._utc(fetched_at)
+        try:
+            text, b64 = data.decode("utf-8"), None
+        except UnicodeDecodeError:
+            text, b64 = None, base64.b64encode(data).decode("ascii")
+        digest = hashlib.sha256()
+        for part in (blog_id, source, fetched_at.isoformat(), options.model_dump_json()):
+            digest.update(part.encode("utf-8") + b"\x1f")
+        digest.update(data)
+        return cls(
+            document_id=digest.hexdigest()[:32],
+            blog_id=blog_id,
+            source=source,
+            content_type=content_type,
+            fetched_at=fetched_at,
+            etag=etag,
+            body=text,
+            body_b64=b64,
+            options=options,
+        )
+
+    def raw_bytes(self) -> bytes:
+        if self.body is not None:
+            return self.body.encode("utf-8")
+        return base64.b64decode(self.body_b64 or "")
+
+    def encode(self) -> dict:
+        """The JSON-ready payload a job carries (never pickle)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def decode(cls, payload: object) -> RawDocument:
+        """Validate a job payload; any failure becomes one DecodeError."""
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "document"
+            raise DecodeError(
+                "invalid job payload",
+                expected=f"a RawDocument (schema {SCHEMA_VERSION}) with a valid {where!r}",
+                found=f"{first['msg']} ({first.get('input')!r:.80})",
+            ) from exc

@@ -1,0 +1,136 @@
+"""The atomic commit: dedup state, events and counters change together or not at all.
+
+The worker reads each post's stored state first (the pre-check), decides what the
+post is and renders its event in Python (deterministic JSON from the pydantic
+models), then hands everything to one Lua script. The script re-checks each
+decision against the state as it is now; if another worker got there first it
+writes nothing and names the posts whose state moved, and the worker re-plans
+those. A crash before the script leaves no trace; a retry after it finds the
+document marked done and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from redis import Redis
+
+from schemas.keys import Keys
+
+COMMIT_LUA = resources.files("workers").joinpath("commit.lua").read_text(encoding="utf-8")
+DEAD_LETTER_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('XADD', KEYS[3], '*', unpack(ARGV, 2))
+redis.call('HINCRBY', KEYS[2], 'documents_dead_lettered', 1)
+redis.call('SET', KEYS[1], 'dead-lettered', 'EX', tonumber(ARGV[1]))
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """What Redis remembers of a post: enough to decide and to say what changed."""
+
+    revision: int = 0
+    content_hash: str | None = None
+    seen_ms: int = 0
+    title_hash: str | None = None
+    body_hash: str | None = None
+    author: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One post's decision, prepared for the commit."""
+
+    key: str
+    decision: str
+    expected_revision: int
+    content_hash: str
+    event_id: str = ""
+    event_json: str = ""
+    event_type: str = ""
+    title_hash: str = ""
+    body_hash: str = ""
+    author: str = ""
+    published: str = ""
+
+
+class Committer:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._commit = redis.register_script(COMMIT_LUA)
+        self._dead_letter = redis.register_script(DEAD_LETTER_LUA)
+
+    def read(self, post_keys: list[str]) -> list[StoredPost]:
+        """The pre-check: one pipelined read, no writes."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in post_keys:
+                pipe.hmget(key, "rev", "hash", "seen", "t", "b", "a", "p")
+            rows = pipe.execute()
+        return [_stored(row) for row in rows]
+
+    def is_done(self, blog_id: str, document_id: str) -> bool:
+        return bool(self.redis.exists(self.keys.done(blog_id, document_id)))
+
+    def commit(
+        self,
+        *,
+        blog_id: str,
+        document_id: str,
+        fetched_ms: int,
+        planned: list[Planned],
+        ttl_s: int,
+        maxlen: int,
+        blog_maxlen: int,
+        summary: dict,
+    ) -> tuple[str, object]:
+        """Returns ("ok", summary) | ("done", previous summary) | ("conflict", [indexes])."""
+        keys = [
+            self.keys.done(blog_id, document_id),
+            self.keys.stats,
+            self.keys.events,
+            self.keys.blog_events(blog_id),
+            *(p.key for p in planned),
+        ]
+        args: list[object] = [fetched_ms, ttl_s, maxlen, blog_maxlen, len(planned), json.dumps(summary, sort_keys=True)]
+        for p in planned:
+            args += [p.decision, p.expected_revision, p.content_hash, p.event_id, p.event_json, p.event_type,
+                     p.title_hash, p.body_hash, p.author, p.published]
+        status, detail = self._commit(keys=keys, args=args)
+        status = _text(status)
+        if status == "conflict":
+            return status, [int(i) for i in _text(detail).split(",")]
+        return status, json.loads(_text(detail)) if _text(detail).startswith("{") else _text(detail)
+
+    def dead_letter(self, *, blog_id: str, document_id: str, ttl_s: int, entry: dict[str, str]) -> bool:
+        """Record a rejected document once, with its raw input and the reason."""
+        flat: list[str] = []
+        for field, value in entry.items():
+            flat += [field, value]
+        written = self._dead_letter(
+            keys=[self.keys.done(blog_id, document_id), self.keys.stats, self.keys.dead_letter],
+            args=[ttl_s, *flat],
+        )
+        return bool(written)
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _stored(row: list) -> StoredPost:
+    rev, chash, seen, t, b, a, p = (None if v is None else _text(v) for v in row)
+    return StoredPost(
+        revision=int(rev or 0),
+        content_hash=chash,
+        seen_ms=int(seen or 0),
+        title_hash=t,
+        body_hash=b,
+        author=a or None,
+        published=p,
+    )

@@ -1,0 +1,93 @@
+"""RQ job entry points. Short on purpose: validate, bind context, act, log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import datetime, timezone
+
+import redis
+import structlog
+from rq import get_current_job
+
+from schemas.documents import RawDocument
+from schemas.errors import CommitConflict, InputRejected
+from schemas.keys import Keys
+from workers import runtime
+from workers.commit import Committer
+from workers.pipeline import Outcome
+
+log = structlog.get_logger("liveblog.worker")
+
+# Faults that heal by themselves: the job raises and RQ retries it.
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, CommitConflict)
+
+
+def process_document(payload: dict) -> dict:
+    """Parse, deduplicate, enrich and publish one document; dead-letter it if it cannot be read."""
+    job = get_current_job()
+    conn = job.connection if job is not None else None
+    if conn is None:
+        raise RuntimeError("process_document runs inside an RQ worker, with the job's connection")
+    return handle(conn, payload, job_id=job.id if job is not None else None)
+
+
+def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> dict:
+    started = time.perf_counter()
+    ident = _identity(payload)
+    with structlog.contextvars.bound_contextvars(job_id=job_id, **ident):
+        try:
+            raw = RawDocument.decode(payload)
+            outcome = runtime.processor(conn).process(raw)
+        except TRANSIENT:
+            log.warning("job_retry", exc_info=True)
+            raise
+        except InputRejected as exc:
+            outcome = _dead_letter(conn, payload, ident, exc.reason, exc.expected, exc.found)
+        except Exception as exc:  # a worker survives any document, even one that finds a bug
+            log.exception("job_internal_error")
+            outcome = _dead_letter(
+                conn, payload, ident, "internal error", "a document the parsers can handle",
+                f"{type(exc).__name__}: {exc}",
+            )
+        log.info(
+            "job_done",
+            status=outcome.status,
+            reason=outcome.reason,
+            **outcome.counts(),
+            enriched=outcome.enriched,
+            commit_attempts=outcome.commit_attempts,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return {"status": outcome.status, "reason": outcome.reason, **outcome.counts()}
+
+
+def _identity(payload: object) -> dict[str, str]:
+    if isinstance(payload, dict) and isinstance(payload.get("document_id"), str) and isinstance(
+        payload.get("blog_id"), str
+    ):
+        return {"document_id": payload["document_id"], "blog_id": payload["blog_id"]}
+    blob = json.dumps(payload, sort_keys=True, default=repr).encode("utf-8")
+    return {"document_id": "undecodable-" + hashlib.sha256(blob).hexdigest()[:24], "blog_id": "unknown"}
+
+
+def _dead_letter(
+    conn: redis.Redis, payload: object, ident: dict[str, str], reason: str, expected: str, found: str
+) -> Outcome:
+    settings = runtime.settings()
+    entry = {
+        "document_id": ident["document_id"],
+        "blog_id": ident["blog_id"],
+        "source": str(payload.get("source", "")) if isinstance(payload, dict) else "",
+        "reason": reason,
+        "expected": expected,
+        "found": found,
+        "at": datetime.now(timezone.utc).isoformat(),
+        "raw": json.dumps(payload, ensure_ascii=False, default=repr),
+    }
+    Committer(conn, Keys(settings.key_prefix)).dead_letter(
+        blog_id=ident["blog_id"], document_id=ident["document_id"], ttl_s=settings.dedup_window_s, entry=entry
+    )
+    log.warning("document_dead_lettered", reason=reason, expected=expected, found=found)
+    return Outcome(document_id=ident["document_id"], blog_id=ident["blog_id"], status="dead-lettered", reason=reason)

@@ -1,0 +1,131 @@
+"""Text clean-up shared by every parser: Unicode, whitespace, image credits and
+related-link lines.
+
+A live page copied as text mixes the post's paragraphs with lines that are not
+prose: agency credits under pictures ("(AP)", "... (Copyright 2022 The
+Associated Press. All rights reserved)"), and pointers to other articles
+("Read more here", "Jane Doe reports:" followed by that article's headline).
+Credits are dropped; pointers are kept apart as related links. Neither is ever
+a paragraph of the body, nor a post of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+AGENCIES = (
+    "AP", "PA", "AFP", "Reuters", "Getty", "Getty Images", "EPA", "EPA-EFE", "Shutterstock",
+    "Bloomberg", "Alamy", "PA Wire", "PA Media", "ANSA", "dpa", "EFE", "Europa Press", "Xinhua",
+)
+_AGENCY_ALT = "|".join(re.escape(a) for a in sorted(AGENCIES, key=len, reverse=True))
+_CREDIT_LINE = re.compile(
+    rf"""^\(?\s*(?:{_AGENCY_ALT})(?:\s*(?:Photo|via|/)[^)]*)?\s*\)?\.?$
+        |\((?:[^()]*\b(?:Copyright|©)\b[^()]*|\s*(?:{_AGENCY_ALT})(?:\s*(?:Photo|via|/)[^)]*)?\s*)\)\s*$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_LONE_AGENCY = re.compile(rf"^\(?\s*(?:{_AGENCY_ALT})\s*\)?\.?$", re.IGNORECASE)
+_LINK_INTRO = re.compile(
+    r"""(?:^(?:read\s+more|read|watch|listen|related|click\s+here|more\s+here|lee\s+(?:más|también|aquí)|
+              lire\s+aussi|mehr\s+dazu)\b
+        |\b(?:here|below|aquí|ici|hier)\s*[.:!]?\s*$
+        |\b(?:reports|has\s+the\s+(?:full\s+)?story|has\s+the\s+latest[^.]*|has\s+more|in\s+this\s+report\s+why)\s*[.:]?\s*$)""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_TERMINAL = tuple(".!?…:;\"'”’»)]")
+_HONORIFIC_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Mme|Herr|Frau|St)\.?$")
+HEADLINE_MAX_WORDS = 25
+LINK_INTRO_MAX_WORDS = 16
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b\u2060\ufeff]")
+
+
+def clean_text(text: str) -> str:
+    """NFC, one kind of newline, no zero-width or non-breaking oddities, no trailing blanks."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _ZERO_WIDTH.sub("", text).replace("\x00", "")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def is_credit(line: str) -> bool:
+    return bool(_CREDIT_LINE.search(line.strip()))
+
+
+def is_link_intro(line: str) -> bool:
+    return len(line.split()) <= LINK_INTRO_MAX_WORDS and bool(_LINK_INTRO.search(line.strip()))
+
+
+def is_headline_like(line: str) -> bool:
+    """A short line with no closing punctuation: the title of another article."""
+    stripped = line.strip()
+    return (
+        bool(stripped)
+        and not stripped.endswith(_TERMINAL)
+        and len(stripped.split()) <= HEADLINE_MAX_WORDS
+        and not stripped[0].islower()
+    )
+
+
+@dataclass
+class Body:
+    paragraphs: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def split_body(lines: list[str]) -> Body:
+    """Sort the non-blank lines of a post into paragraphs, related links and credits."""
+    units = _join_broken_paragraphs([ln for ln in lines if ln.strip()])
+    body = Body()
+    for line in units:
+        if is_credit(line):
+            # a caption line, then the agency on a line of its own: both are the picture's
+            if _LONE_AGENCY.match(line) and body.related and body.related[-1] == _previous(units, line):
+                body.credits.append(body.related.pop())
+            body.credits.append(line)
+        elif is_link_intro(line) or is_headline_like(line):
+            body.related.append(line)
+        else:
+            body.paragraphs.append(line)
+    # "Watch below, from CNN:" and similar intros close a post: a trailing ':' line
+    while body.paragraphs and body.paragraphs[-1].endswith(":") and _is_last_prose(body, units):
+        body.related.insert(0, body.paragraphs.pop())
+    return body
+
+
+def _previous(units: list[str], line: str) -> str | None:
+    index = units.index(line)
+    return units[index - 1] if index > 0 else None
+
+
+def _is_last_prose(body: Body, units: list[str]) -> bool:
+    last = body.paragraphs[-1]
+    after = units[units.index(last) + 1 :]
+    return all(u in body.related or u in body.credits for u in after)
+
+
+def _join_broken_paragraphs(lines: list[str]) -> list[str]:
+    """Re-join a paragraph that copy-paste split after "Mr" or mid-sentence."""
+    out: list[str] = []
+    for line in lines:
+        if out and (_HONORIFIC_END.search(out[-1]) or (line[:1].islower() and not out[-1].endswith(_TERMINAL))):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+                         "–": "-", "—": "-", "‒": "-", "−": "-"})
+
+
+def fingerprint_text(text: str) -> str:
+    """The text as the content hash sees it: quotes, dashes and spacing do not count."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return " ".join(text.split())

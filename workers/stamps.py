@@ -1,0 +1,194 @@
+"""Live-blog time stamps: recognise a stamp line, then place every stamp on the
+calendar in UTC.
+
+Pages show full dates ("Thursday 27 January 2022 21:10") on older posts and
+bare times ("00:30", "9.05pm") on the newest ones. A bare time takes its date
+from the nearest full-dated neighbour, walking the posts in chronological order
+and rolling to the next day when the clock goes back by more than
+``ROLLOVER_GAP`` (so a pinned post a few minutes out of order does not invent a
+new day).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schemas.errors import InputRejected
+
+ROLLOVER_GAP = timedelta(hours=6)
+
+MONTHS = {
+    # English
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    # Spanish
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # German
+    "januar": 1, "februar": 2, "märz": 3, "maerz": 3, "juni": 6, "juli": 7,
+    "oktober": 10, "dezember": 12,
+}
+WEEKDAYS = (
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "mon tue tues wed thu thur thurs fri sat sun "
+    "lunes martes miércoles miercoles jueves viernes sábado sabado domingo "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag"
+).split()
+# Abbreviations that pages print after a time ("21.10 BST"); fixed offsets on purpose:
+# the abbreviation already says whether summer time applies.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "BST": 60, "IST": 60, "WET": 0, "WEST": 60, "CET": 60, "CEST": 120,
+    "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300,
+    "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AEST": 600, "AEDT": 660, "JST": 540,
+}
+
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WEEKDAY_ALT = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_ZONE_ALT = "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
+
+STAMP_RE = re.compile(
+    rf"""^\s*
+    (?:(?:(?:{_WEEKDAY_ALT})\.?,?\s+)?
+       (?P<day>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<month>{_MONTH_ALT})\.?,?\s+(?:de\s+)?
+       (?P<year>\d{{4}}),?\s+(?:at\s+|a\s+las\s+|à\s+|um\s+)?)?
+    (?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})
+    (?:\s*(?P<ampm>[ap]\.?\s?m\.?))?
+    (?:\s+(?P<zone>{_ZONE_ALT}))?
+    (?:\s*(?:,|\||-|–|—|·)\s*(?P<author>[^\d\s][^,|]{{0,60}}?))?
+    \s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A stamp as printed: a local wall-clock time, maybe a date, maybe a zone."""
+
+    hour: int
+    minute: int
+    day: date | None = None
+    utc_offset_min: int | None = None
+    author: str | None = None
+
+
+def parse_stamp_line(line: str) -> Stamp | None:
+    """Return the stamp if the whole line is one, else None."""
+    match = STAMP_RE.match(line)
+    if not match:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"])
+    ampm = (match["ampm"] or "").lower().replace(".", "").replace(" ", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    day = None
+    if match["day"]:
+        try:
+            day = date(int(match["year"]), MONTHS[match["month"].lower()], int(match["day"]))
+        except ValueError:
+            return None
+    author = match["author"]
+    if author is not None:
+        author = author.strip().rstrip(".") or None
+        if author and (len(author.split()) > 6 or not any(c.isalpha() for c in author)):
+            return None
+    zone = match["zone"]
+    offset = ZONE_ABBREVIATIONS[zone.upper()] if zone else None
+    return Stamp(hour=hour, minute=minute, day=day, utc_offset_min=offset, author=author)
+
+
+def zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputRejected(
+            "unknown time zone", expected="an IANA zone such as 'Europe/London'", found=repr(name)
+        ) from exc
+
+
+def resolve(
+    stamps: list[Stamp],
+    *,
+    tz: tzinfo,
+    reference_date: date | None,
+    newest_first: bool,
+    fallback_now: datetime,
+) -> list[datetime]:
+    """Place each stamp (given in page order) on the calendar; returns UTC datetimes.
+
+    Dates come from, in order: the stamp itself; the nearest full-dated stamp,
+    rolling over midnight; ``reference_date`` (the date of the oldest post);
+    the date of ``fallback_now`` in ``tz`` (the newest post is not after it).
+    """
+    order = list(range(len(stamps)))
+    if newest_first:
+        order.reverse()  # walk oldest -> newest
+    chrono = [stamps[i] for i in order]
+    dates = _assign_dates(chrono, tz=tz, reference_date=reference_date, fallback_now=fallback_now)
+    resolved: list[datetime] = [datetime.min] * len(stamps)
+    for index, stamp, day in zip(order, chrono, dates):
+        resolved[index] = _to_utc(stamp, day, tz)
+    return resolved
+
+
+def _assign_dates(
+    chrono: list[Stamp], *, tz: tzinfo, reference_date: date | None, fallback_now: datetime
+) -> list[date]:
+    dates: list[date | None] = [s.day for s in chrono]
+    anchors = [i for i, d in enumerate(dates) if d is not None]
+    if not anchors:
+        if reference_date is not None:
+            dates[0] = reference_date
+            anchors = [0]
+        else:
+            local_now = fallback_now.astimezone(tz)
+            last = len(chrono) - 1
+            newest = chrono[last]
+            dates[last] = local_now.date() - timedelta(
+                days=1 if (newest.hour, newest.minute) > (local_now.hour, local_now.minute) else 0
+            )
+            anchors = [last]
+    # forward from each anchor, rolling over midnight when the clock goes back
+    for i in range(anchors[0] + 1, len(chrono)):
+        if dates[i] is None:
+            dates[i] = _step(dates[i - 1], chrono[i - 1], chrono[i], forward=True)
+    # backward from the first anchor for the oldest bare times
+    for i in range(anchors[0] - 1, -1, -1):
+        dates[i] = _step(dates[i + 1], chrono[i + 1], chrono[i], forward=False)
+    return [d for d in dates if d is not None]
+
+
+def _minutes(stamp: Stamp) -> int:
+    return stamp.hour * 60 + stamp.minute
+
+
+def _step(known: date | None, known_stamp: Stamp, stamp: Stamp, *, forward: bool) -> date:
+    assert known is not None
+    gap = timedelta(minutes=_minutes(known_stamp) - _minutes(stamp))
+    if forward and gap > ROLLOVER_GAP:
+        return known + timedelta(days=1)
+    if not forward and -gap > ROLLOVER_GAP:
+        return known - timedelta(days=1)
+    return known
+
+
+def _to_utc(stamp: Stamp, day: date, tz: tzinfo) -> datetime:
+    wall = datetime.combine(day, time(stamp.hour, stamp.minute))
+    if stamp.utc_offset_min is not None:
+        aware = wall.replace(tzinfo=timezone(timedelta(minutes=stamp.utc_offset_min)))
+    else:
+        aware = wall.replace(tzinfo=tz)
+    return aware.astimezone(timezone.utc)

@@ -9,15 +9,18 @@ from __future__ import annotations
 from redis import Redis
 
 from schemas.settings import Settings
-from workers.pipeline import DocumentProcessor
+from workers.pipeline import DocumentProcessor, Enricher
 
 _settings: Settings | None = None
+_enricher: Enricher | None = None
 _processors: dict[int, DocumentProcessor] = {}
 
 
-def configure(settings: Settings) -> None:
-    global _settings
+def configure(settings: Settings, enricher: Enricher | None = None) -> None:
+    """Called by the entry point; ``enricher`` replaces the default one (tests, tools)."""
+    global _settings, _enricher
     _settings = settings
+    _enricher = enricher
     _processors.clear()
 
 
@@ -32,5 +35,5 @@ def processor(redis: Redis) -> DocumentProcessor:
     """One processor per connection, so scripts and matchers are built once per process."""
     found = _processors.get(id(redis))
     if found is None:
-        found = _processors[id(redis)] = DocumentProcessor(redis, settings())
+        found = _processors[id(redis)] = DocumentProcessor(redis, settings(), _enricher)
     return found

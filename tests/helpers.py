@@ -1,0 +1,65 @@
+"""Builders shared by the tests: documents from the samples, snapshots of a growing page."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from schemas.documents import ParseOptions, RawDocument
+from schemas.events import Enrichment
+
+ROOT = Path(__file__).resolve().parents[1]
+STORM = ROOT / "samples" / "storm-live-2024-10-12.txt"
+T0 = datetime(2024, 10, 13, 12, 0, tzinfo=timezone.utc)
+
+
+class PlainEnricher:
+    """Enrichment reduced to a constant, for tests about dedup and commit only."""
+
+    def context(self, texts: list[str]) -> None:
+        return None
+
+    def enrich(self, post, context) -> Enrichment:
+        return Enrichment(language="en", enrichers={"plain": "0"})
+
+
+def doc(data: bytes, *, minutes: float = 0, blog_id: str = "storm", tz: str = "Europe/London") -> RawDocument:
+    return RawDocument.from_bytes(
+        data, blog_id=blog_id, source=f"{blog_id}.txt", fetched_at=T0 + timedelta(minutes=minutes),
+        options=ParseOptions(tz=tz),
+    )
+
+
+def split_posts(text: str) -> tuple[str, list[str]]:
+    """Split a text live blog into its header and per-post chunks (page order, newest first).
+
+    A chunk starts at a post's title line: the last non-blank line above a stamp line.
+    """
+    from workers.stamps import parse_stamp_line
+
+    lines = text.split("\n")
+    stamp_rows = [i for i, line in enumerate(lines) if line.strip() and parse_stamp_line(line)]
+    starts = []
+    for row in stamp_rows:
+        j = row - 1
+        while not lines[j].strip():
+            j -= 1
+        starts.append(j)
+    header = "\n".join(lines[: starts[0]])
+    chunks = ["\n".join(lines[a:b]) for a, b in zip(starts, starts[1:] + [len(lines)])]
+    return header, chunks
+
+
+def growing_snapshots(text: str) -> list[str]:
+    """The page as polled while it grows: 1 post (the oldest), then 2, ..., then all."""
+    header, chunks = split_posts(text)
+    out = []
+    for n in range(1, len(chunks) + 1):
+        newest_first = chunks[len(chunks) - n :]
+        out.append(header + "\n" + "\n".join(c.rstrip("\n") + "\n" for c in newest_first))
+    return out
+
+
+def stream_events(conn, key: str = "liveblog:events") -> list[dict]:
+    return [json.loads(fields[b"event"]) for _, fields in conn.xrange(key)]

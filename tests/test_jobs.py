@@ -1,0 +1,98 @@
+"""The RQ job on a real redis-server: bad input is dead-lettered with a reason, the worker goes on."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from liveblog import stats
+from producers.enqueue import ingest_queue, submit
+from schemas.settings import JOB_PROCESS_DOCUMENT
+from tests.helpers import STORM, PlainEnricher, doc
+from workers import runtime
+from workers.worker import LiveblogWorker
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def work(conn, settings):
+    runtime.configure(settings, PlainEnricher())
+
+    def run() -> None:
+        worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
+        worker.work(burst=True)
+
+    yield run
+    runtime.configure(settings)
+
+
+def dead_letters(conn) -> dict[str, dict[str, str]]:
+    return {
+        fields[b"source"].decode(): {k.decode(): v.decode() for k, v in fields.items()}
+        for _, fields in conn.xrange("liveblog:deadletter")
+    }
+
+
+MALFORMED = {
+    "garbage.bin": (bytes(range(256)) * 40, "invalid UTF-8"),
+    "empty.txt": (b"", "empty document"),
+    "prose.txt": (b"A page with words.\n\nBut no time stamps at all.\n", "no posts"),
+    "latin1.txt": ("Caf\u00e9 12:31 , Ana".encode("latin-1"), "invalid UTF-8"),
+    "controls.txt": (b"\x01\x02\x03\x04" * 500, "binary data"),
+}
+
+
+def test_malformed_documents_are_dead_lettered_and_the_worker_keeps_going(conn, settings, work):
+    for name, (data, _) in MALFORMED.items():
+        raw = doc(data, blog_id=name.split(".")[0])
+        assert submit(conn, raw.model_copy(update={"source": name}), settings)
+    assert submit(conn, doc(STORM.read_bytes()), settings)
+    work()
+    letters = dead_letters(conn)
+    assert {name: letters[name]["reason"] for name in MALFORMED} == {n: r for n, (_, r) in MALFORMED.items()}
+    assert "expected a UTF-8 encoded document" not in letters["garbage.bin"]["found"]
+    assert letters["garbage.bin"]["expected"] == "a UTF-8 encoded document"
+    assert letters["garbage.bin"]["found"].startswith("byte 0x80 at offset 128")
+    assert letters["prose.txt"]["expected"].startswith("timestamped post lines")
+    assert '"body_b64"' in letters["garbage.bin"]["raw"]  # the raw input is kept
+    assert conn.xlen("liveblog:events") == 22  # the good document after them was processed
+    report = stats.collect(conn, settings)
+    assert report["counters"]["documents_accepted"] == 6
+    assert report["counters"]["documents_dead_lettered"] == 5
+    assert report["counters"]["documents_processed"] == 1
+    assert report["reconciled"]["ok"] is True
+
+
+def test_payload_that_is_not_a_document_is_dead_lettered_with_the_field_at_fault(conn, settings, work):
+    queue = Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)
+    queue.enqueue(JOB_PROCESS_DOCUMENT, {"document_id": "x1", "blog_id": "b", "source": "api"})
+    work()
+    letter = dead_letters(conn)["api"]
+    assert letter["reason"] == "invalid job payload"
+    assert "RawDocument" in letter["expected"]
+    assert "Field required" in letter["found"]
+
+
+def test_same_document_submitted_twice_runs_once(conn, settings, work):
+    raw = doc(STORM.read_bytes())
+    assert submit(conn, raw, settings) is True
+    assert submit(conn, raw, settings) is False
+    assert ingest_queue(conn, settings).count == 1
+    work()
+    counters = stats.collect(conn, settings)["counters"]
+    assert counters["documents_accepted"] == 1 and counters["documents_resubmitted"] == 1
+    assert conn.xlen("liveblog:events") == 22
+
+
+def test_jobs_travel_as_json_never_pickle(conn, settings):
+    submit(conn, doc(STORM.read_bytes()), settings)
+    job_key = next(iter(conn.scan_iter("rq:job:*")))
+    data = zlib.decompress(conn.hget(job_key, "data"))  # RQ compresses the serialized call
+    function, instance, args, kwargs = json.loads(data)  # JSON; a pickle would not load here
+    assert function == JOB_PROCESS_DOCUMENT
+    assert args[0]["blog_id"] == "storm" and args[0]["body"].startswith("Storm Brannock")

@@ -63,3 +63,42 @@ def growing_snapshots(text: str) -> list[str]:
 
 def stream_events(conn, key: str = "liveblog:events") -> list[dict]:
     return [json.loads(fields[b"event"]) for _, fields in conn.xrange(key)]
+
+
+def counters(conn) -> dict[str, int]:
+    return {k.decode(): int(v) for k, v in conn.hgetall("liveblog:stats").items()}
+
+
+def replay_documents(text: str, *, blog_id: str, tz: str, edit: tuple[str, str]) -> list[RawDocument]:
+    """A growing page polled once a minute, with the traps of real polling.
+
+    Every poll is a full snapshot. From the middle on, one early post carries an
+    edit (``edit`` = (old, new) text). Some polls are repeated byte for byte
+    (same document id), some re-polled a minute later unchanged, and a few are
+    submitted out of order (a newer snapshot before an older one).
+    """
+    snapshots = growing_snapshots(text)
+    old, new = edit
+    docs: list[RawDocument] = []
+    for i, page in enumerate(snapshots):
+        if i >= len(snapshots) // 2:
+            assert old in page, "the edited text must be in every snapshot from the middle on"
+            page = page.replace(old, new)
+        docs.append(doc(page.encode("utf-8"), minutes=2 * i, blog_id=blog_id, tz=tz))
+        if i % 5 == 0:
+            docs.append(docs[-1])  # the same poll delivered twice
+        if i % 7 == 0:
+            docs.append(doc(page.encode("utf-8"), minutes=2 * i + 1, blog_id=blog_id, tz=tz))  # unchanged re-poll
+    for i in range(3, len(docs) - 1, 9):
+        docs[i], docs[i + 1] = docs[i + 1], docs[i]  # out of order
+    return docs
+
+
+def assert_exactly_once(events: list[dict], *, posts: int, edits: int) -> None:
+    created = [e for e in events if e["type"] == "liveblog.post.created"]
+    updated = [e for e in events if e["type"] == "liveblog.post.updated"]
+    assert len(created) == posts, f"expected {posts} created events, found {len(created)}"
+    assert len({e["data"]["post"]["id"] for e in created}) == posts
+    assert len(updated) == edits, f"expected {edits} updated events, found {len(updated)}"
+    assert len(events) == posts + edits
+    assert len({e["id"] for e in events}) == len(events)

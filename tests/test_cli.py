@@ -1,0 +1,93 @@
+"""The `liveblog` command as a user runs it: parse, run (embedded and real Redis), produce, worker, tail, stats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from schemas.events import Event
+from tests.conftest import SAMPLES, free_port, run_cli
+
+STORM = str(SAMPLES / "storm-live-2024-10-12.txt")
+
+
+def ndjson(out: bytes) -> list[dict]:
+    return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+
+
+def test_parse_prints_one_contract_shaped_post_per_line():
+    result = run_cli("parse", STORM, "--tz", "Europe/London")
+    assert result.returncode == 0, result.stderr.decode()
+    posts = ndjson(result.stdout)
+    assert len(posts) == 22
+    contract = {"blog_id", "post_id", "position", "title", "body", "author", "published_at", "related_links"}
+    assert all(contract <= set(p) for p in posts)
+    assert posts[0]["published_at"].endswith("Z") and posts[0]["blog_id"] == "storm-live-2024-10-12"
+
+
+def test_run_without_redis_uses_the_embedded_one_and_prints_cloudevents():
+    result = run_cli("run", STORM, "--tz", "Europe/London")
+    assert result.returncode == 0, result.stderr.decode()
+    err = result.stderr.decode()
+    assert "embedded in-process Redis" in err
+    assert "documents 1 (accepted 1, resubmitted 0), posts parsed 22, created 22, updated 0, duplicates 0" in err
+    events = [Event.model_validate(e) for e in ndjson(result.stdout)]
+    assert len(events) == 22 and {e.type for e in events} == {"liveblog.post.created"}
+
+
+def test_run_is_deterministic_across_invocations():
+    first = run_cli("run", STORM, "--tz", "Europe/London")
+    second = run_cli("run", STORM, "--tz", "Europe/London")
+    assert first.stdout == second.stdout and first.stdout
+
+
+def test_run_dead_letters_a_bad_file_names_the_reason_and_exits_4(tmp_path):
+    bad = tmp_path / "garbage.txt"
+    bad.write_bytes(b"\xff\xfe\x00\x01 not a live blog")
+    result = run_cli("run", str(bad), STORM, "--tz", "Europe/London")
+    assert result.returncode == 4
+    err = result.stderr.decode()
+    assert "dead-lettered 1" in err and "invalid UTF-8: expected a UTF-8 encoded document, found byte 0xff" in err
+    assert len(ndjson(result.stdout)) == 22  # the good file still went through
+
+
+def test_unknown_time_zone_is_a_usage_error():
+    result = run_cli("parse", STORM, "--tz", "Mars/Olympus")
+    assert result.returncode == 2
+    assert b"expected an IANA time zone" in result.stderr
+
+
+def test_unreachable_redis_exits_3_with_one_clear_line():
+    result = run_cli("stats", redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert result.returncode == 3
+    err = result.stderr.decode()
+    assert err.startswith("liveblog: cannot reach Redis at redis://127.0.0.1:") and "Traceback" not in err
+
+
+@pytest.mark.redis
+def test_produce_worker_tail_and_stats_against_a_real_redis(redis_url):
+    produced = run_cli("produce", STORM, "--tz", "Europe/London", redis_url=redis_url)
+    assert produced.returncode == 0, produced.stderr.decode()
+    again = run_cli("produce", STORM, "--tz", "Europe/London", redis_url=redis_url)
+    assert b"accepted 0, already accepted 1" in again.stderr
+    worked = run_cli("worker", "--burst", redis_url=redis_url)
+    assert worked.returncode == 0, worked.stderr.decode()
+    tail = run_cli("tail", redis_url=redis_url)
+    assert len(ndjson(tail.stdout)) == 22
+    stats = json.loads(run_cli("stats", "--json", redis_url=redis_url).stdout)
+    assert stats["reconciled"]["ok"] is True
+    assert stats["counters"]["documents_accepted"] == 1 and stats["counters"]["documents_resubmitted"] == 1
+    assert stats["counters"]["posts_created"] == 22
+
+
+@pytest.mark.redis
+def test_tail_with_a_group_resumes_where_it_stopped(redis_url):
+    run_cli("produce", STORM, "--tz", "Europe/London", redis_url=redis_url)
+    run_cli("worker", "--burst", redis_url=redis_url)
+    first = ndjson(run_cli("tail", "--group", "desk", "--count", "5", redis_url=redis_url).stdout)
+    rest = ndjson(run_cli("tail", "--group", "desk", redis_url=redis_url).stdout)
+    assert len(first) == 5 and len(rest) == 17
+    assert {e["id"] for e in first}.isdisjoint({e["id"] for e in rest})
+    other = ndjson(run_cli("tail", "--group", "alerts", redis_url=redis_url).stdout)
+    assert len(other) == 22  # every group reads every event

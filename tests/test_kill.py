@@ -1,0 +1,72 @@
+"""SIGKILL a worker in the middle of a replay, again and again: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+
+from liveblog import stats
+from producers.enqueue import submit
+from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.test_replay import workers
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+# Abandoned jobs come back fast: job timeout 6 s + 1 s grace, registry maintenance every second.
+FAST_RECOVERY = {
+    "LIVEBLOG_JOB_TIMEOUT_S": "6",
+    "LIVEBLOG_ABANDONED_GRACE_S": "1",
+    "LIVEBLOG_MAINTENANCE_INTERVAL_S": "1",
+    "LIVEBLOG_JOB_RETRIES": "20",
+    "LIVEBLOG_RETRY_INTERVALS_S": "0",
+}
+
+
+def wait_for(predicate, timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, redis_url):
+    docs = replay_documents(
+        STORM.read_text(encoding="utf-8"), blog_id="storm", tz="Europe/London",
+        edit=("the first named storm of the autumn", "the first named storm of this autumn"),
+    )
+    accepted = sum(submit(conn, raw, settings) for raw in docs)
+    rng = random.Random(20240127)
+    kills = 0
+    for _ in range(4):
+        proc = workers(redis_url, 1, **FAST_RECOVERY)
+        before = conn.xlen("liveblog:events") if conn.exists("liveblog:events") else 0
+        started = wait_for(lambda: counters(conn).get("documents_processed", 0) > 0
+                           and conn.xlen("liveblog:events") > before, timeout=30)
+        time.sleep(rng.uniform(0.0, 0.15))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        kills += 1
+        assert started, "the worker never committed anything before being killed"
+    # a last worker picks up the queue and, after the job timeout, the jobs the killed ones abandoned
+    survivor = workers(redis_url, 1, **FAST_RECOVERY)
+    try:
+        def settled() -> bool:
+            report = stats.collect(conn, settings)
+            jobs = report["jobs"]
+            return report["reconciled"]["ok"] and jobs["queued"] + jobs["started"] + jobs["scheduled"] == 0
+
+        assert wait_for(settled, timeout=120, step=0.2), stats.render(stats.collect(conn, settings))
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(30)
+    assert kills == 4
+    report = stats.collect(conn, settings)
+    assert report["jobs"]["failed"] == 0
+    c = counters(conn)
+    assert c["documents_processed"] + c.get("documents_dead_lettered", 0) == accepted
+    assert_exactly_once(stream_events(conn), posts=22, edits=1)

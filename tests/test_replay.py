@@ -1,0 +1,51 @@
+"""A live page replayed poll by poll through real Redis and several worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from liveblog import stats
+from producers.enqueue import submit
+from tests.conftest import ROOT, SEEDS, cli_env
+from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+SEED = SEEDS / "independent-ukraine-live-2022-01-28.txt"
+CASES = {
+    "storm-sample": (STORM, "Europe/London", ("the first named storm of the autumn", "the first named storm of this autumn")),
+    "independent-seed": (SEED, "Europe/London", ("which shares over 600km of its border", "which shares more than 600km of its border")),
+}
+
+
+def workers(redis_url: str, processes: int, *extra: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker", "--processes", str(processes), *extra],
+        cwd=ROOT, env=cli_env(redis_url, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case, conn, settings, redis_url):
+    path, tz, edit = CASES[case]
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is only beside the CI checkout)")
+    docs = replay_documents(path.read_text(encoding="utf-8"), blog_id=case, tz=tz, edit=edit)
+    accepted = sum(submit(conn, raw, settings) for raw in docs)
+    proc = workers(redis_url, 2, "--burst")
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err.decode()[-2000:]
+
+    expected_posts = {"storm-sample": 22, "independent-seed": 52}[case]
+    assert_exactly_once(stream_events(conn), posts=expected_posts, edits=1)
+    report = stats.collect(conn, settings)
+    assert report["reconciled"]["ok"], report
+    c = counters(conn)
+    assert c["documents_accepted"] == accepted == len({d.document_id for d in docs})
+    assert c["documents_processed"] == accepted
+    assert c["posts_created"] == expected_posts and c["posts_updated"] == 1
+    finished_by = {conn.hget(key, "worker_name") for key in conn.scan_iter("rq:job:doc-*")}
+    assert len(finished_by - {None}) == 2, "both worker processes took jobs"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import socket
@@ -218,7 +219,8 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
         name=name,
         maintenance_interval=settings.maintenance_interval_s,
     )
-    worker.work(burst=burst, with_scheduler=not burst, logging_level=None)
+    level = logging.getLevelName(logging.getLogger().level)
+    worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -286,7 +288,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
                 raise
         pending_first = "0"  # first our own unacknowledged entries, then new ones
         while True:
-            rows = conn.xreadgroup(args.group, consumer, {stream: pending_first}, count=100,
+            batch = min(100, args.count - printed) if args.count else 100  # never take more than we will ack
+            rows = conn.xreadgroup(args.group, consumer, {stream: pending_first}, count=batch,
                                    block=5000 if args.follow and pending_first == ">" else None)
             entries = rows[0][1] if rows else []
             if not entries and pending_first == "0":

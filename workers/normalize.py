@@ -29,12 +29,14 @@ _LONE_AGENCY = re.compile(rf"^\(?\s*(?:{_AGENCY_ALT})\s*\)?\.?$", re.IGNORECASE)
 _LINK_INTRO = re.compile(
     r"""(?:^(?:read\s+more|read|watch|listen|related|click\s+here|more\s+here|lee\s+(?:más|también|aquí)|
               lire\s+aussi|mehr\s+dazu)\b
-        |\b(?:here|below|aquí|ici|hier)\s*[.:!]?\s*$
+        |\b(?:more|report|reports|story|full|guide|explainer|read|watch|latest|coverage|details|información|
+             informa|article)\b.*\b(?:here|below|aquí|ici|hier)\s*[.:!]?\s*$
+        |\b(?:here|below|aquí|ici|hier)\s*:\s*$
         |\b(?:reports|has\s+the\s+(?:full\s+)?story|has\s+the\s+latest[^.]*|has\s+more|in\s+this\s+report\s+why)\s*[.:]?\s*$)""",
     re.VERBOSE | re.IGNORECASE,
 )
 _TERMINAL = tuple(".!?…:;\"'”’»)]")
-_HONORIFIC_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Mme|Herr|Frau|St)\.?$")
+_HONORIFIC_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Mme|Herr|Frau)\.?$")
 HEADLINE_MAX_WORDS = 25
 LINK_INTRO_MAX_WORDS = 16
 
@@ -82,32 +84,25 @@ class Body:
 def split_body(lines: list[str]) -> Body:
     """Sort the non-blank lines of a post into paragraphs, related links and credits."""
     units = _join_broken_paragraphs([ln for ln in lines if ln.strip()])
-    body = Body()
-    for line in units:
+    kinds: list[str] = []
+    for i, line in enumerate(units):
         if is_credit(line):
             # a caption line, then the agency on a line of its own: both are the picture's
-            if _LONE_AGENCY.match(line) and body.related and body.related[-1] == _previous(units, line):
-                body.credits.append(body.related.pop())
-            body.credits.append(line)
+            if _LONE_AGENCY.match(line) and i > 0 and kinds[i - 1] == "related" and is_headline_like(units[i - 1]):
+                kinds[i - 1] = "credit"
+            kinds.append("credit")
         elif is_link_intro(line) or is_headline_like(line):
-            body.related.append(line)
+            kinds.append("related")
         else:
-            body.paragraphs.append(line)
-    # "Watch below, from CNN:" and similar intros close a post: a trailing ':' line
-    while body.paragraphs and body.paragraphs[-1].endswith(":") and _is_last_prose(body, units):
-        body.related.insert(0, body.paragraphs.pop())
+            kinds.append("paragraph")
+    # "Watch below, from CNN:" and similar intros close a post: a trailing ':' paragraph
+    prose = [i for i, kind in enumerate(kinds) if kind == "paragraph"]
+    while prose and units[prose[-1]].endswith(":"):
+        kinds[prose.pop()] = "related"
+    body = Body()
+    for line, kind in zip(units, kinds):
+        {"credit": body.credits, "related": body.related, "paragraph": body.paragraphs}[kind].append(line)
     return body
-
-
-def _previous(units: list[str], line: str) -> str | None:
-    index = units.index(line)
-    return units[index - 1] if index > 0 else None
-
-
-def _is_last_prose(body: Body, units: list[str]) -> bool:
-    last = body.paragraphs[-1]
-    after = units[units.index(last) + 1 :]
-    return all(u in body.related or u in body.credits for u in after)
 
 
 def _join_broken_paragraphs(lines: list[str]) -> list[str]:

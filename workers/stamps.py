@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from schemas.errors import InputRejected
 
 ROLLOVER_GAP = timedelta(hours=6)
+# A live blog is news: a stamp outside these years is not a date we place on the calendar.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 MONTHS = {
     # English
@@ -64,7 +66,7 @@ STAMP_RE = re.compile(
     (?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})
     (?:\s*(?P<ampm>[ap]\.?\s?m\.?))?
     (?:\s+(?P<zone>{_ZONE_ALT}))?
-    (?:\s*(?:,|\||-|–|—|·)\s*(?P<author>[^\d\s][^,|]{{0,60}}?))?
+    (?:\s*(?:,|\||-|–|—|·)\s*(?P<author>[^\d\s][^,|]{{0,60}}?)?)?
     \s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -96,8 +98,12 @@ def parse_stamp_line(line: str) -> Stamp | None:
         return None
     day = None
     if match["day"]:
+        month = MONTHS.get(match["month"].casefold())
+        year = int(match["year"])
+        if month is None or not MIN_YEAR <= year <= MAX_YEAR:
+            return None
         try:
-            day = date(int(match["year"]), MONTHS[match["month"].lower()], int(match["day"]))
+            day = date(year, month, int(match["day"]))
         except ValueError:
             return None
     author = match["author"]
@@ -137,10 +143,17 @@ def resolve(
     if newest_first:
         order.reverse()  # walk oldest -> newest
     chrono = [stamps[i] for i in order]
-    dates = _assign_dates(chrono, tz=tz, reference_date=reference_date, fallback_now=fallback_now)
-    resolved: list[datetime] = [datetime.min] * len(stamps)
-    for index, stamp, day in zip(order, chrono, dates):
-        resolved[index] = _to_utc(stamp, day, tz)
+    if not stamps:
+        return []
+    try:
+        dates = _assign_dates(chrono, tz=tz, reference_date=reference_date, fallback_now=fallback_now)
+        resolved: list[datetime] = [datetime.min] * len(stamps)
+        for index, stamp, day in zip(order, chrono, dates):
+            resolved[index] = _to_utc(stamp, day, tz)
+    except OverflowError as exc:
+        raise InputRejected(
+            "date out of range", expected=f"stamps between {MIN_YEAR} and {MAX_YEAR}", found=str(exc)
+        ) from exc
     return resolved
 
 

@@ -96,10 +96,11 @@ def _newest_first(found: list[stamps.Stamp]) -> bool:
     keys = [(s.day, s.hour, s.minute) for s in found if s.day is not None]
     if len(keys) >= 2 and keys[0] != keys[-1]:
         return keys[0] > keys[-1]
+    # Compare each step on the 24-hour circle: 23:35 -> 00:10 is 35 minutes forward.
     minutes = [s.hour * 60 + s.minute for s in found]
-    down = sum(1 for a, b in zip(minutes, minutes[1:]) if a > b)
-    up = sum(1 for a, b in zip(minutes, minutes[1:]) if a < b)
-    return down >= up
+    steps = [(b - a) % 1440 for a, b in zip(minutes, minutes[1:]) if a != b]
+    up = sum(1 for step in steps if step < 720)
+    return len(steps) - up >= up
 
 
 def _blog_meta(raw: RawDocument, head: list[str]) -> BlogMeta:

@@ -1,0 +1,227 @@
+"""Text clean-up: credits dropped, link lines kept apart, broken paragraphs re-joined."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.normalize import clean_text, fingerprint_text, is_credit, is_headline_like, is_link_intro, split_body
+
+PROSE_1 = "The harbour master closed the port to all shipping shortly after dawn on Sunday."
+PROSE_2 = "Crews from three lifeboat stations spent the morning towing stranded yachts to safety."
+
+
+# --- credits --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "(AP)",
+        " (AP)",
+        "PA",
+        "Reuters",
+        "(Reuters)",
+        "Getty Images",
+        "(AFP via Getty Images)",
+        "(Copyright 2023 The Associated Press. All rights reserved)",
+        "Ferry Lights (Copyright 2019 The Associated Press. All rights reserved)",
+        "Gulls circle the breakwater at high tide (PA)",
+    ],
+)
+def test_agency_and_copyright_lines_are_credits(line: str) -> None:
+    assert is_credit(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reuters reported that the talks had stalled by midnight.",
+        "The PA system at the station failed during the evacuation.",
+        "Associated Press photographers were among the first on the quay.",
+        PROSE_1,
+    ],
+)
+def test_prose_that_mentions_an_agency_is_not_a_credit(line: str) -> None:
+    assert not is_credit(line)
+
+
+def test_credit_lines_never_reach_the_body() -> None:
+    body = split_body([
+        "Gulls circle the breakwater at high tide (PA)",
+        "Gulls circle the breakwater at high tide (PA)",
+        PROSE_1,
+        " (AP)",
+        "(AP)",
+        PROSE_2,
+        "Ferry Lights (Copyright 2019 The Associated Press. All rights reserved)",
+        "PA",
+    ])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.related == []
+    assert body.credits == [
+        "Gulls circle the breakwater at high tide (PA)",
+        "Gulls circle the breakwater at high tide (PA)",
+        " (AP)",
+        "(AP)",
+        "Ferry Lights (Copyright 2019 The Associated Press. All rights reserved)",
+        "PA",
+    ]
+
+
+def test_a_caption_line_followed_by_a_lone_agency_line_is_a_credit_not_a_related_link() -> None:
+    body = split_body([PROSE_1, "A lifeboat crew hauls a dinghy up the slipway", "Reuters", PROSE_2])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.related == []
+    assert body.credits == ["A lifeboat crew hauls a dinghy up the slipway", "Reuters"]
+
+
+def test_every_caption_followed_by_the_same_lone_agency_line_is_a_credit() -> None:
+    body = split_body([
+        PROSE_1,
+        "A lifeboat crew hauls a dinghy up the slipway",
+        "PA",
+        PROSE_2,
+        "Fishing boats stay tied up in the inner harbour",
+        "PA",
+    ])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.related == []
+    assert body.credits == [
+        "A lifeboat crew hauls a dinghy up the slipway", "PA", "Fishing boats stay tied up in the inner harbour", "PA",
+    ]
+
+
+# --- related links ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read more here.",
+        "Mira Quell has a full report here",
+        "Tobias Fenn reports:",
+        "Watch below, from CNN:",
+        "Our coastal correspondent explains more here",
+        "Lee aquí la información completa.",
+    ],
+)
+def test_link_intro_lines_are_recognised(line: str) -> None:
+    assert is_link_intro(line)
+
+
+def test_a_long_paragraph_ending_in_here_is_prose_not_a_link_intro() -> None:
+    line = ("The council said the temporary barriers would stay on the promenade until the spring tides had passed "
+            "and that volunteers were still needed here.")
+
+    assert not is_link_intro(line)
+
+
+def test_link_intros_and_the_headline_they_introduce_are_related_links_not_body() -> None:
+    body = split_body([
+        PROSE_1,
+        "Mira Quell has a full report here",
+        PROSE_2,
+        "Tobias Fenn reports:",
+        "Why the breakwater failed for the second time in a decade",
+    ])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.related == [
+        "Mira Quell has a full report here",
+        "Tobias Fenn reports:",
+        "Why the breakwater failed for the second time in a decade",
+    ]
+
+
+def test_read_more_here_is_a_related_link() -> None:
+    body = split_body([PROSE_1, "Read more here."])
+
+    assert (body.paragraphs, body.related) == ([PROSE_1], ["Read more here."])
+
+
+def test_a_colon_intro_closing_the_post_is_a_related_link() -> None:
+    body = split_body([PROSE_1, PROSE_2, "Watch below, from CNN:"])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.related == ["Watch below, from CNN:"]
+
+
+def test_a_colon_paragraph_followed_by_prose_stays_in_the_body() -> None:
+    body = split_body(["The coastguard gave three pieces of advice:", PROSE_2])
+
+    assert body.paragraphs == ["The coastguard gave three pieces of advice:", PROSE_2]
+    assert body.related == []
+
+
+@pytest.mark.parametrize(
+    ("line", "headline_like"),
+    [
+        ("Why the breakwater failed for the second time in a decade", True),
+        ("Storm Ilsa: The seafront town that keeps flooding", True),
+        (PROSE_1, False),
+        ("and then the lights went out", False),
+        ("", False),
+        (" ".join(["word"] * 26).capitalize(), False),
+    ],
+)
+def test_short_unpunctuated_capitalised_lines_look_like_headlines(line: str, headline_like: bool) -> None:
+    assert is_headline_like(line) is headline_like
+
+
+def test_a_short_prose_sentence_ending_in_here_stays_in_the_body() -> None:
+    body = split_body([PROSE_1, "Nobody expected the storm to stall over the valley here."])
+
+    assert body.paragraphs == [PROSE_1, "Nobody expected the storm to stall over the valley here."]
+    assert body.related == []
+
+
+# --- broken paragraphs -----------------------------------------------------------------------
+
+
+def test_a_paragraph_broken_after_mr_is_joined_again() -> None:
+    body = split_body([
+        "The mayor is expected to seek assurances from Mr",
+        "Halvorsen and to ask for more pumps before the next tide.",
+        PROSE_2,
+    ])
+
+    assert body.paragraphs == [
+        "The mayor is expected to seek assurances from Mr Halvorsen and to ask for more pumps before the next tide.",
+        PROSE_2,
+    ]
+
+
+def test_a_paragraph_broken_mid_sentence_before_a_lowercase_word_is_joined_again() -> None:
+    body = split_body(["Rain is forecast to continue all week and", "into the weekend, forecasters said."])
+
+    assert body.paragraphs == ["Rain is forecast to continue all week and into the weekend, forecasters said."]
+
+
+def test_complete_paragraphs_are_not_joined() -> None:
+    body = split_body([PROSE_1, PROSE_2])
+
+    assert body.paragraphs == [PROSE_1, PROSE_2]
+    assert body.text == f"{PROSE_1}\n\n{PROSE_2}"
+
+
+# --- text clean-up and fingerprints ----------------------------------------------------------
+
+
+def test_clean_text_normalises_newlines_spaces_and_invisible_characters() -> None:
+    raw = "Cafe\u0301 owners\u00a0 wait\u200b\r\nfor   news \t\r\x00tonight  "
+
+    assert clean_text(raw) == "Café owners wait\nfor news\ntonight"
+
+
+def test_fingerprint_ignores_curly_versus_straight_quotes_dashes_and_spacing() -> None:
+    curly = "“We will not  leave,” she said \u2014 the quay’s  last ‘keeper’."
+    straight = "\"We will not leave,\" she said - the quay's last 'keeper'."
+
+    assert fingerprint_text(curly) == fingerprint_text(straight) == straight
+
+
+def test_fingerprint_still_sees_a_change_of_words() -> None:
+    assert fingerprint_text("The quay reopened at noon.") != fingerprint_text("The quay reopened at nine.")

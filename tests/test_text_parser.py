@@ -1,0 +1,307 @@
+"""The plain-text parser against hand-written ground truth, plus rejections and format detection."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from schemas.documents import ParseOptions, RawDocument
+from schemas.errors import InputRejected
+from schemas.posts import ParsedDocument, rfc3339
+from workers.parsers import detect_format, parse
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLE_NAMES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
+FETCHED_AT = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def document(data: bytes, *, tz: str = "UTC", day: date | None = None, blog_id: str = "blog",
+             fetched_at: datetime = FETCHED_AT) -> RawDocument:
+    return RawDocument.from_bytes(data, blog_id=blog_id, source=f"{blog_id}.txt", fetched_at=fetched_at,
+                                  options=ParseOptions(tz=tz, date=day))
+
+
+def expected_for(name: str) -> dict:
+    return json.loads((SAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
+
+
+def parse_sample(name: str) -> ParsedDocument:
+    return parse(document((SAMPLES / f"{name}.txt").read_bytes(), tz=expected_for(name)["tz"], blog_id=name))
+
+
+def paragraphs(body: str) -> list[str]:
+    return [p for p in body.split("\n\n") if p]
+
+
+def test_every_sample_has_its_ground_truth() -> None:
+    assert len(SAMPLE_NAMES) >= 3
+    assert all((SAMPLES / f"{name}.expected.json").is_file() for name in SAMPLE_NAMES)
+
+
+@pytest.fixture(params=SAMPLE_NAMES)
+def sample(request: pytest.FixtureRequest) -> tuple[ParsedDocument, dict]:
+    return parse_sample(request.param), expected_for(request.param)
+
+
+def test_samples_parse_as_text_with_one_post_per_stamp(sample) -> None:
+    parsed, expected = sample
+
+    assert parsed.format == "text"
+    assert len(parsed.posts) == len(expected["posts"])
+
+
+def test_samples_titles_match(sample) -> None:
+    parsed, expected = sample
+
+    assert [p.title for p in parsed.posts] == [e["title"] for e in expected["posts"]]
+
+
+def test_samples_authors_match_and_are_none_when_absent(sample) -> None:
+    parsed, expected = sample
+
+    assert [p.author for p in parsed.posts] == [e["author"] for e in expected["posts"]]
+
+
+def test_samples_times_are_the_expected_utc_instants(sample) -> None:
+    parsed, expected = sample
+
+    assert [rfc3339(p.published_at) for p in parsed.posts] == [e["utc"] for e in expected["posts"]]
+    assert all(p.published_at.utcoffset().total_seconds() == 0 for p in parsed.posts)
+
+
+def test_samples_published_at_serialises_as_rfc3339_with_z(sample) -> None:
+    parsed, expected = sample
+
+    dumped = [p.model_dump(mode="json")["published_at"] for p in parsed.posts]
+    assert dumped == [e["utc"] for e in expected["posts"]]
+
+
+def test_samples_body_paragraph_counts_match(sample) -> None:
+    parsed, expected = sample
+
+    assert [len(paragraphs(p.body)) for p in parsed.posts] == [e["body_paragraphs"] for e in expected["posts"]]
+
+
+def test_samples_bodies_start_as_expected(sample) -> None:
+    parsed, expected = sample
+
+    assert [p.body[: len(e["body_starts"])] for p, e in zip(parsed.posts, expected["posts"])] == [
+        e["body_starts"] for e in expected["posts"]
+    ]
+
+
+def test_samples_related_links_match_and_are_not_in_the_body(sample) -> None:
+    parsed, expected = sample
+
+    assert [[r.text for r in p.related_links] for p in parsed.posts] == [e["related_links"] for e in expected["posts"]]
+    for post in parsed.posts:
+        for link in post.related_links:
+            assert link.text not in paragraphs(post.body)
+
+
+def test_samples_credit_lines_never_appear_in_a_body(sample) -> None:
+    parsed, expected = sample
+
+    for post, truth in zip(parsed.posts, expected["posts"]):
+        body_paragraphs = paragraphs(post.body)
+        for credit in truth["credits"]:
+            assert credit not in body_paragraphs, (post.title, credit)
+            if " " in credit or credit.startswith("("):  # a bare "Reuters" may be a word of prose
+                assert credit not in post.body, (post.title, credit)
+
+
+def test_samples_headline_and_key_points_match(sample) -> None:
+    parsed, expected = sample
+
+    assert parsed.blog.title == expected["headline"]
+    assert parsed.blog.key_points == expected["key_points"]
+    assert parsed.blog.standfirst  # the paragraphs between headline and key points
+
+
+def test_samples_position_counts_from_the_oldest_post(sample) -> None:
+    parsed, _ = sample
+    oldest_first = sorted(parsed.posts, key=lambda p: p.published_at)
+
+    assert [p.position for p in oldest_first] == list(range(len(parsed.posts)))
+    assert parsed.posts[-1].position == 0  # the samples are newest first
+
+
+def test_samples_post_ids_are_unique_and_stable_across_parses(sample) -> None:
+    parsed, _ = sample
+    name = parsed.blog.id
+    again = parse_sample(name)
+
+    ids = [p.post_id for p in parsed.posts]
+    assert len(set(ids)) == len(ids)
+    assert [p.post_id for p in again.posts] == ids
+    assert all(p.blog_id == name for p in parsed.posts)
+
+
+def test_samples_post_ids_do_not_depend_on_when_the_page_was_fetched() -> None:
+    name = SAMPLE_NAMES[0]
+    data = (SAMPLES / f"{name}.txt").read_bytes()
+    tz = expected_for(name)["tz"]
+
+    first = parse(document(data, tz=tz, blog_id=name, fetched_at=datetime(2030, 1, 1, tzinfo=timezone.utc)))
+    later = parse(document(data, tz=tz, blog_id=name, fetched_at=datetime(2031, 6, 1, tzinfo=timezone.utc)))
+
+    assert [p.post_id for p in later.posts] == [p.post_id for p in first.posts]
+
+
+def test_samples_posts_with_a_title_and_no_body_are_posts_with_an_empty_body(sample) -> None:
+    parsed, expected = sample
+    bodiless = [p for p, e in zip(parsed.posts, expected["posts"]) if e["body_paragraphs"] == 0]
+
+    assert bodiless, "every sample has at least one title-only post"
+    assert all(p.body == "" and p.title for p in bodiless)
+
+
+# --- small hand-made pages -------------------------------------------------------------------
+
+TWO_POSTS = """Harbour live: gales close the port
+
+Key Points
+
+  • Port closed to all shipping
+
+Ferry service resumes
+
+11:20 , Ines Varga
+
+The first ferry of the day has left the harbour.
+
+Gales close the harbour
+
+09:05
+
+The harbour master has closed the port to all traffic.
+"""
+
+
+def test_a_page_without_full_dates_uses_the_reference_date_for_the_oldest_post() -> None:
+    parsed = parse(document(TWO_POSTS.encode(), tz="Europe/London", day=date(2024, 10, 13)))
+
+    assert [rfc3339(p.published_at) for p in parsed.posts] == ["2024-10-13T10:20:00Z", "2024-10-13T08:05:00Z"]
+    assert [p.author for p in parsed.posts] == ["Ines Varga", None]
+    assert parsed.blog.key_points == ["Port closed to all shipping"]
+
+
+def test_a_page_without_any_date_falls_back_to_the_fetch_date() -> None:
+    parsed = parse(document(TWO_POSTS.encode(), tz="Europe/London", fetched_at=datetime(2024, 10, 13, 12, 0,
+                                                                                         tzinfo=timezone.utc)))
+
+    assert [rfc3339(p.published_at) for p in parsed.posts] == ["2024-10-13T10:20:00Z", "2024-10-13T08:05:00Z"]
+
+
+def test_a_title_with_no_body_before_the_next_title_is_a_post_with_an_empty_body() -> None:
+    page = "Live\n\nBreaking: bridge closed\n\n10:05\n\nBridge reopens\n\n09:00\n\nThe bridge has reopened.\n"
+
+    parsed = parse(document(page.encode(), day=date(2024, 1, 2)))
+
+    assert [(p.title, p.body) for p in parsed.posts] == [
+        ("Breaking: bridge closed", ""),
+        ("Bridge reopens", "The bridge has reopened."),
+    ]
+
+
+def test_an_unknown_time_zone_option_is_rejected() -> None:
+    with pytest.raises(InputRejected, match="unknown time zone"):
+        parse(document(TWO_POSTS.encode(), tz="Atlantis/Harbour"))
+
+
+def test_a_post_after_midnight_above_the_only_dated_post_is_on_the_next_day() -> None:
+    page = """Harbour live
+
+Ferry service resumes after night of gales
+
+00:10 , Ines Varga
+
+The first ferry of the day has left the harbour.
+
+Gales close the harbour
+
+Saturday 12 October 2024 23:35 , Ines Varga
+
+The harbour master has closed the port to all traffic.
+"""
+    parsed = parse(document(page.encode(), tz="Europe/London"))
+
+    assert [rfc3339(p.published_at) for p in parsed.posts] == ["2024-10-12T23:10:00Z", "2024-10-12T22:35:00Z"]
+    assert [p.position for p in parsed.posts] == [1, 0]
+
+
+# --- rejections ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "expected_part", "found_part"),
+    [
+        (b"", "empty document", "live-blog page", "0 blank characters"),
+        (b"  \n\t\n   \n", "empty document", "live-blog page", "blank characters"),
+        (bytes(range(256)) * 20, "invalid UTF-8", "UTF-8", "byte 0x80 at offset 128"),
+        (b"\xff\xfe abc", "invalid UTF-8", "UTF-8", "byte 0xff at offset 0"),
+        (bytes(range(32)) * 50, "binary data", "text", "control characters"),
+        (
+            "Harbour live\n\nThe port stayed closed all day.\n\nNo times were given by anyone.\n".encode(),
+            "no posts",
+            "'12:31 , Author'",
+            "3 non-blank lines and no stamp line",
+        ),
+    ],
+    ids=["empty", "whitespace", "binary-garbage", "invalid-utf8", "control-characters", "prose-without-stamps"],
+)
+def test_unreadable_input_is_rejected_saying_what_was_expected_and_found(
+    data: bytes, reason: str, expected_part: str, found_part: str
+) -> None:
+    with pytest.raises(InputRejected) as caught:
+        parse(document(data))
+
+    error = caught.value
+    assert error.reason == reason
+    assert expected_part in error.expected
+    assert found_part in error.found
+    assert str(error) == f"{error.reason}: expected {error.expected}, found {error.found}"
+
+
+def test_a_format_without_a_parser_is_rejected_naming_the_known_formats() -> None:
+    raw = document(b"Live\n\nTitle\n\n12:31\n")
+    # bypasses ParseOptions' validation, as a payload from a newer producer might
+    raw = raw.model_copy(update={"options": ParseOptions.model_construct(format="pdf", tz="UTC", date=None,
+                                                                          json_mapping=None)})
+
+    with pytest.raises(InputRejected) as caught:
+        parse(raw)
+
+    assert caught.value.reason == "unsupported format"
+    assert "'text'" in caught.value.expected
+    assert "'pdf'" in caught.value.found
+
+
+# --- format detection ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt"),
+    [
+        ('{"posts": []}', "json"),
+        ("  \n[1, 2]", "json"),
+        ('<?xml version="1.0"?>\n<rss version="2.0"><channel/></rss>', "rss"),
+        ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"></feed>', "rss"),
+        ("<rss><channel/></rss>", "rss"),
+        ("<feed></feed>", "rss"),
+        ("<!DOCTYPE html><html><body></body></html>", "html"),
+        ("<div class='live'>x</div>", "html"),
+        ("\ufeffStorm live\n\n12:31 , Jane Doe\n", "text"),
+        ("Storm live\n\n12:31 , Jane Doe\n", "text"),
+    ],
+)
+def test_format_is_detected_from_the_content(body: str, fmt: str) -> None:
+    assert detect_format(body) == fmt
+
+
+def test_every_sample_is_detected_as_text() -> None:
+    for name in SAMPLE_NAMES:
+        assert detect_format((SAMPLES / f"{name}.txt").read_text(encoding="utf-8")) == "text"

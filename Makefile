@@ -29,6 +29,13 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not redis and not slow"
 
+# The fault scenarios alone (SIGKILL, SIGTERM, timeouts, restarts): also part of `make test`.
+reliability: setup
+	$(PY) -m pytest -q -m reliability
+
+bench: setup
+	$(VENV)/bin/liveblog bench --quick
+
 run: setup
 	$(VENV)/bin/liveblog run $(SAMPLE) --tz Europe/London
 

@@ -21,7 +21,7 @@ import structlog
 from rq.serializers import JSONSerializer
 
 from liveblog import connect as connecting
-from liveblog import logs
+from liveblog import bench_cli, logs, producer_cli
 from liveblog import stats as stats_mod
 from producers.enqueue import ingest_queue, submit
 from producers.files import read_sources
@@ -50,12 +50,24 @@ def _tz(text: str) -> str:
     return text
 
 
+def _mapping(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            mapping = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"expected a readable JSON mapping file, found {path!r}: {exc}") from exc
+    if not isinstance(mapping, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object in {path!r}, found {type(mapping).__name__}")
+    return mapping
+
+
 def _parse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="file path, or - for stdin")
     parser.add_argument("--format", default="auto", choices=["auto", "text", "html", "rss", "json"])
     parser.add_argument("--tz", type=_tz, default="UTC", help="the blog's IANA time zone (default UTC)")
     parser.add_argument("--date", type=_date, help="date of the oldest post when the page has no full date")
     parser.add_argument("--blog-id", help="blog id (default: from the file name)")
+    parser.add_argument("--json-mapping", type=_mapping, help="JSON file mapping a newsroom API's fields (docs/formats.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stats", help="counters that reconcile, queue depths, workers")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="evaluate a stage on the project's labelled corpus")
+    p.add_argument("stage", choices=sorted(EVALUATORS), help="which stage to evaluate")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the evaluator, e.g. --json")
+
+    producer_cli.add_commands(sub)
+    bench_cli.add_command(sub)
     return parser
 
 
@@ -121,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _options(args: argparse.Namespace) -> ParseOptions:
-    return ParseOptions(format=args.format, tz=args.tz, date=args.date)
+    return ParseOptions(format=args.format, tz=args.tz, date=args.date, json_mapping=args.json_mapping)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -211,6 +230,7 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
     from workers.worker import LiveblogForkingWorker, LiveblogWorker
 
     runtime.configure(settings)
+    runtime.warm_up()
     worker_class = LiveblogForkingWorker if fork else LiveblogWorker
     worker = worker_class(
         [ingest_queue(conn, settings)],
@@ -322,6 +342,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+EVALUATORS = {
+    "enrich": "workers.enrichers.evaluate",
+    "dedup": "workers.dedup.evaluate",
+}
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import importlib
+
+    return importlib.import_module(EVALUATORS[args.stage]).main(args.rest)
+
+
 COMMANDS = {
     "parse": cmd_parse,
     "run": cmd_run,
@@ -329,7 +361,10 @@ COMMANDS = {
     "worker": cmd_worker,
     "tail": cmd_tail,
     "stats": cmd_stats,
+    "eval": cmd_eval,
+    "bench": bench_cli.cmd_bench,
 }
+COMMANDS.update(producer_cli.COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,11 +23,13 @@ def collect(conn: Redis, settings: Settings) -> dict:
     queue = ingest_queue(conn, settings)
     jobs = {
         "queued": queue.count,
+        # taken off the queue by a worker that has not started it yet (or died in between)
+        "dequeued": int(conn.llen(queue.intermediate_queue_key)),
         "started": StartedJobRegistry(queue=queue).count,
         "scheduled": queue.scheduled_job_registry.count,
         "failed": queue.failed_job_registry.count,
     }
-    in_flight = jobs["queued"] + jobs["started"] + jobs["scheduled"]
+    in_flight = jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"]
     documents_ok = c["documents_accepted"] == (
         c["documents_processed"] + c["documents_dead_lettered"] + in_flight + jobs["failed"]
     )
@@ -58,14 +60,14 @@ def render(stats: dict) -> str:
     return "\n".join(
         [
             f"documents  accepted {c['documents_accepted']} = processed {c['documents_processed']}"
-            f" + dead-lettered {c['documents_dead_lettered']} + in flight {j['queued'] + j['started'] + j['scheduled']}"
+            f" + dead-lettered {c['documents_dead_lettered']} + in flight {j['queued'] + j['dequeued'] + j['started'] + j['scheduled']}"
             f" + failed {j['failed']}   [{mark(rec['documents'])}]"
             f"   (resubmitted, not re-run: {c['documents_resubmitted']})",
             f"posts      seen {c['posts_seen']} = created {c['posts_created']} + updated {c['posts_updated']}"
             f" + duplicates {c['posts_duplicate']} + stale {c['posts_stale']}   [{mark(rec['posts'])}]",
             f"events     published {c['events_published']} (stream length {stats['streams']['events']})"
             f"   [{mark(rec['events'])}]",
-            f"queue      queued {j['queued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
+            f"queue      queued {j['queued']}, dequeued {j['dequeued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
             f"workers    {stats['workers']}",
             f"dead letter entries {stats['streams']['dead_letter']}",
         ]

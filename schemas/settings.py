@@ -31,6 +31,8 @@ class Settings(BaseModel):
     # How long after its job timeout an abandoned job (its worker was killed) is retried.
     abandoned_grace_s: int = 5
     maintenance_interval_s: int = 5
+    # RQ holds its maintenance lock 899 s; a worker killed while holding it would stall recovery.
+    maintenance_lock_s: int = 30
     result_ttl_s: int = 600
     dedup_window_s: int = DEFAULT_DEDUP_WINDOW_S
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN

@@ -96,3 +96,18 @@ def test_jobs_travel_as_json_never_pickle(conn, settings):
     function, instance, args, kwargs = json.loads(data)  # JSON; a pickle would not load here
     assert function == JOB_PROCESS_DOCUMENT
     assert args[0]["blog_id"] == "storm" and args[0]["body"].startswith("Storm Brannock")
+
+
+def test_a_job_naming_any_other_callable_is_refused_and_dead_lettered(conn, settings, work, tmp_path):
+    marker = tmp_path / "ran"
+    queue = Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)
+    job = queue.enqueue("pathlib.Path.touch", str(marker))
+    submit(conn, doc(STORM.read_bytes()), settings)
+    work()
+    assert not marker.exists()
+    letter = dead_letters(conn)[f"rq job {job.id}"]
+    assert letter["reason"] == "job refused" and letter["found"] == "pathlib.Path.touch"
+    assert not conn.exists(job.key)  # removed: never run, never retried
+    assert int(conn.hget("liveblog:stats", "jobs_refused")) == 1
+    assert conn.xlen("liveblog:events") == 22  # the worker went on with the real job
+    assert stats.collect(conn, settings)["reconciled"]["ok"]

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import redis
 import structlog
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from schemas.documents import RawDocument
 from schemas.errors import CommitConflict, InputRejected
@@ -43,6 +44,16 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
         except TRANSIENT:
             log.warning("job_retry", exc_info=True)
             raise
+        except JobTimeoutException as exc:
+            job = get_current_job()
+            if job is not None and job.retries_left:
+                log.warning("job_timeout_retry", retries_left=job.retries_left)
+                raise
+            outcome = _dead_letter(
+                conn, payload, ident, "timed out",
+                f"a document processed within the job timeout ({runtime.settings().job_timeout_s}s)",
+                f"still running at the timeout on the last allowed attempt ({exc})",
+            )
         except InputRejected as exc:
             outcome = _dead_letter(conn, payload, ident, exc.reason, exc.expected, exc.found)
         except Exception as exc:  # a worker survives any document, even one that finds a bug
@@ -86,8 +97,10 @@ def _dead_letter(
         "at": datetime.now(timezone.utc).isoformat(),
         "raw": json.dumps(payload, ensure_ascii=False, default=repr),
     }
-    Committer(conn, Keys(settings.key_prefix)).dead_letter(
+    written = Committer(conn, Keys(settings.key_prefix)).dead_letter(
         blog_id=ident["blog_id"], document_id=ident["document_id"], ttl_s=settings.dedup_window_s, entry=entry
     )
+    if not written:  # the document was already committed (or dead-lettered) by an earlier attempt
+        return Outcome(document_id=ident["document_id"], blog_id=ident["blog_id"], status="already-done")
     log.warning("document_dead_lettered", reason=reason, expected=expected, found=found)
     return Outcome(document_id=ident["document_id"], blog_id=ident["blog_id"], status="dead-lettered", reason=reason)

@@ -37,3 +37,11 @@ def processor(redis: Redis) -> DocumentProcessor:
     if found is None:
         found = _processors[id(redis)] = DocumentProcessor(redis, settings(), _enricher)
     return found
+
+
+def warm_up() -> None:
+    """Load what the first job would otherwise pay for (gazetteers, language model)."""
+    if _enricher is None:
+        from workers import enrichers
+
+        enrichers.warm_up()

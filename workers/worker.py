@@ -1,4 +1,5 @@
-"""The RQ worker liveblog runs: non-forking by default, quick to recover abandoned jobs.
+"""The RQ worker liveblog runs: non-forking by default, quick to recover abandoned jobs,
+and running nothing but liveblog's own jobs.
 
 A forking ``rq.Worker`` pays a fork per job (about 10 ms here) and rebuilds
 nothing warm; our job catches every error itself, so a non-forking
@@ -10,25 +11,98 @@ default allows the job timeout plus 60 s, then waits for the next 10-minute
 maintenance pass. Here the grace is ``abandoned_grace_s`` and maintenance runs
 every ``maintenance_interval_s``, so a job whose worker was killed comes back
 within seconds (the job's ``Retry`` allows it to run again).
+
+RQ also guards registry maintenance with a lock that lives 899 s: a worker
+killed during maintenance stops all recovery for 15 minutes. Here the lock
+lives ``maintenance_lock_s``, and a job stranded in RQ's intermediate list
+(its worker died between dequeue and start) is retried after
+``abandoned_grace_s`` instead of RQ's fixed minute.
+
+Anyone who can write to Redis can enqueue a job naming any importable callable;
+the worker refuses every job outside ``ALLOWED_JOBS`` before resolving it, and
+records the refusal in the dead letter.
 """
 
 from __future__ import annotations
 
-from rq import SimpleWorker, Worker
-from rq.job import Job
+from datetime import datetime, timedelta, timezone
 
+import structlog
+from rq import SimpleWorker, Worker, worker_registration
+from rq.job import Job
+from rq.registry import clean_registries
+from rq.utils import now
+
+from schemas.keys import Keys
+from schemas.settings import ALLOWED_JOBS
 from workers import runtime
 
+log = structlog.get_logger("liveblog.worker")
 
-class _Recovering:
+
+class _Liveblog:
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else runtime.settings().job_timeout_s
         return int(max(timeout - working_time, 1)) + runtime.settings().abandoned_grace_s
 
+    def clean_registries(self) -> None:
+        settings = runtime.settings()
+        for queue in self.queues:  # type: ignore[attr-defined]
+            if not self.connection.set(queue.registry_cleaning_key, self.name, nx=True,  # type: ignore[attr-defined]
+                                       ex=settings.maintenance_lock_s):
+                continue
+            try:
+                clean_registries(queue, self._exc_handlers)  # type: ignore[attr-defined]
+                worker_registration.clean_worker_registry(queue)
+                self._recover_dequeued(queue, timedelta(seconds=settings.abandoned_grace_s))
+            finally:
+                queue.release_maintenance_lock()
+        self.last_cleaned_at = now()
 
-class LiveblogWorker(_Recovering, SimpleWorker):
+    def _recover_dequeued(self, queue, grace: timedelta) -> None:
+        """Retry jobs whose worker died after taking them off the queue but before starting them."""
+        stranded = queue.intermediate_queue
+        for job_id in stranded.get_job_ids():
+            if job_id in queue.started_job_registry:
+                continue
+            job = queue.fetch_job(job_id)
+            if job is None:
+                stranded.remove(job_id)
+                continue
+            if stranded.set_first_seen(job_id):
+                continue
+            first_seen = stranded.get_first_seen(job_id)
+            if first_seen is not None and now() - first_seen > grace:
+                log.warning("job_recovered_after_dequeue", job_id=job_id)
+                self.handle_job_failure(job, queue, exc_string="worker died between dequeue and start")  # type: ignore[attr-defined]
+                stranded.remove(job_id)
+
+    def execute_job(self, job: Job, queue) -> None:
+        if job.func_name not in ALLOWED_JOBS:
+            self._refuse(job, queue)
+            return
+        super().execute_job(job, queue)  # type: ignore[misc]
+
+    def _refuse(self, job: Job, queue) -> None:
+        keys = Keys(runtime.settings().key_prefix)
+        found = job.func_name
+        with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+            pipe.xadd(keys.dead_letter, {
+                "document_id": f"job-{job.id}", "blog_id": "unknown", "source": f"rq job {job.id}",
+                "reason": "job refused", "expected": f"one of {sorted(ALLOWED_JOBS)}", "found": found,
+                "at": datetime.now(timezone.utc).isoformat(), "raw": job.description or "",
+            })
+            pipe.hincrby(keys.stats, "jobs_refused", 1)
+            pipe.execute()
+        log.error("job_refused", job_id=job.id, func_name=found)
+        # The dead letter keeps the record; the job itself is removed so it is neither run,
+        # retried, nor counted as a failed liveblog document.
+        job.delete()
+
+
+class LiveblogWorker(_Liveblog, SimpleWorker):
     pass
 
 
-class LiveblogForkingWorker(_Recovering, Worker):
+class LiveblogForkingWorker(_Liveblog, Worker):
     pass

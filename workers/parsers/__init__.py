@@ -6,15 +6,16 @@ The format is detected from the content (``--format auto``), never from the file
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import takewhile
 
 from schemas.documents import RawDocument
 from schemas.errors import InputRejected
 from schemas.posts import ParsedDocument
-from workers.parsers import text
+from workers.parsers import feeds, html, jsonfeed, text
 
 Parser = Callable[[RawDocument, str], ParsedDocument]
 
-PARSERS: dict[str, Parser] = {"text": text.parse}
+PARSERS: dict[str, Parser] = {"text": text.parse, "html": html.parse, "rss": feeds.parse, "json": jsonfeed.parse}
 
 MAX_DOCUMENT_CHARS = 20_000_000
 
@@ -49,17 +50,41 @@ def decode_body(raw: RawDocument) -> str:
     return body
 
 
+FEED_ROOTS = ("rss", "feed", "atom:feed", "rdf:rdf")
+
+
 def detect_format(body: str) -> str:
-    head = body.lstrip("\ufeff \t\r\n")[:2048].lower()
-    if head.startswith("{") or head.startswith("["):
+    """JSON by its first character; markup by its root element; anything else is text.
+
+    The root is the first element after the XML declaration, comments, processing
+    instructions and doctype, so a feed with a leading comment or stylesheet is still
+    a feed, and a page whose first tag is <article> is still HTML.
+    """
+    head = body.lstrip("\ufeff \t\r\n")[:4096].lower()
+    if head.startswith(("{", "[")):
         return "json"
-    if head.startswith("<?xml") and ("<rss" in head or "<feed" in head or "<rdf" in head):
+    if not head.startswith("<"):
+        return "text"
+    root = _root_element(head)
+    if root in FEED_ROOTS:
         return "rss"
-    if head.startswith("<rss") or head.startswith("<feed"):
-        return "rss"
-    if head.startswith("<") and ("<html" in head or "<!doctype html" in head or "<body" in head or "<div" in head):
-        return "html"
-    return "text"
+    return "html" if root or head.startswith("<!doctype html") else "text"
+
+
+def _root_element(head: str) -> str | None:
+    """The name of the first element, skipping <?...?>, <!--...--> and <!...> prologue items."""
+    pos = 0
+    while (start := head.find("<", pos)) != -1:
+        if head.startswith("<!--", start):
+            end = head.find("-->", start + 4)
+            pos = end + 3 if end != -1 else len(head)
+        elif head.startswith(("<?", "<!"), start):
+            end = head.find(">", start)
+            pos = end + 1 if end != -1 else len(head)
+        else:
+            name = "".join(takewhile(lambda ch: not ch.isspace() and ch not in "/>", head[start + 1 : start + 64]))
+            return name if name[:1].isalpha() else None
+    return None
 
 
 def parse(raw: RawDocument) -> ParsedDocument:

@@ -18,6 +18,7 @@ from schemas.posts import BlogMeta, ParsedDocument, ParsedPost, RelatedLink
 from workers import stamps
 from workers.identity import normalized_title, post_key
 from workers.normalize import clean_text, split_body
+from workers.parsers._common import repair_text
 
 KEY_POINTS = re.compile(
     r"^(?:key\s+points|key\s+events|puntos\s+clave|lo\s+más\s+importante|points?\s+clés|das\s+wichtigste)\s*:?$",
@@ -27,7 +28,7 @@ BULLET = re.compile(r"^\s*[•·\-\*▪●]\s*")
 
 
 def parse(raw: RawDocument, body: str) -> ParsedDocument:
-    lines = clean_text(body).split("\n")
+    lines = clean_text(repair_text(body)).split("\n")
     found = [(i, s) for i, line in enumerate(lines) if line and (s := stamps.parse_stamp_line(line))]
     if not found:
         raise InputRejected(

@@ -13,7 +13,7 @@ from producers.enqueue import submit
 from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
 from tests.test_replay import workers
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
 # Abandoned jobs come back fast: job timeout 6 s + 1 s grace, registry maintenance every second.
 FAST_RECOVERY = {
@@ -58,7 +58,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
         def settled() -> bool:
             report = stats.collect(conn, settings)
             jobs = report["jobs"]
-            return report["reconciled"]["ok"] and jobs["queued"] + jobs["started"] + jobs["scheduled"] == 0
+            return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
 
         assert wait_for(settled, timeout=120, step=0.2), stats.render(stats.collect(conn, settings))
     finally:

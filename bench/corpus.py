@@ -1,0 +1,221 @@
+"""Deterministic generated corpus for the benchmark: live blogs as page snapshots.
+
+Every post is ~1 KB in the plain-text layout ``workers/parsers/text.py`` reads
+(see ``samples/*.txt``)::
+
+    <title line>
+
+    Saturday 12 October 2024 11:20 , Daniel Okoro
+
+    <paragraph>
+
+    <paragraph>
+
+Stamps carry the full date on every post so a post keeps the same identity
+(blog + stamp + title) whichever posts surround it in a snapshot: a re-polled
+page therefore re-reads exactly the same posts. Text mixes people, places,
+organisations, quotes and quantities so every enricher has work to do.
+
+Everything comes from ``random.Random(seed)``: the same arguments give the same
+bytes on every machine.
+
+    from corpus import Blog
+    blog = Blog("storm-1", seed=7, posts=200)
+    page = blog.page(newest=49, size=50)     # text of posts 0..49, newest first
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+PEOPLE = [
+    "Keir Starmer", "Rishi Sunak", "Ursula von der Leyen", "Emmanuel Macron", "Olaf Scholz", "Joe Biden",
+    "Kamala Harris", "Volodymyr Zelensky", "Graham Tulley", "Kirsty Dalgleish", "Daniel Okoro", "Amira Haddad",
+    "Pedro Sánchez", "Giorgia Meloni", "Antonio Guterres", "Sadiq Khan", "Andy Burnham", "Nicola Sturgeon",
+]
+PLACES = [
+    "London", "Manchester", "Carlisle", "Keswick", "Cockermouth", "Edinburgh", "Glasgow", "Cardiff", "Belfast",
+    "Paris", "Berlin", "Madrid", "Rome", "Kyiv", "Brussels", "New York", "Washington", "Lisbon", "Valencia",
+]
+ORGS = [
+    "the Met Office", "the Environment Agency", "Network Rail", "the BBC", "the European Commission",
+    "the United Nations", "the Red Cross", "NHS England", "the Home Office", "the Fire and Rescue Service",
+]
+AUTHORS = ["Daniel Okoro", "Amira Haddad", "Tom Fielding", "Lucía Martín", "Sarah Jennings", "Ben Achterberg"]
+TOPICS = [
+    ("flood", ["flood warning", "river levels", "rest centre", "sandbags", "evacuation"]),
+    ("election", ["polling station", "exit poll", "turnout", "recount", "swing"]),
+    ("wildfire", ["wildfire", "firefighters", "water-bombing aircraft", "evacuation order", "hectares"]),
+    ("transport", ["rail line", "motorway", "cancelled flights", "replacement buses", "delays"]),
+    ("economy", ["interest rates", "inflation", "the budget", "energy prices", "the markets"]),
+]
+VERBS = ["said", "told reporters", "warned", "confirmed", "added", "insisted", "announced"]
+TITLE_TEMPLATES = [
+    "{person} visits {place} as {topic} worsens",
+    "{org} issues new update on {topic}",
+    "Breaking: {n} people affected in {place}",
+    "What we know so far about the {topic} in {place}",
+    "{person}: '{short_quote}'",
+    "{place} braces for more {topic}",
+    "{org} says {n} homes without power",
+]
+SENTENCES = [
+    "{person} {verb} that the situation in {place} remained serious, with {n} people still waiting for help.",
+    "{org} said around {n} homes had been affected since {hour}pm on {weekday}, roughly {k} times a normal week.",
+    "Officials in {place} estimated the cost of the damage at £{m} million, and said it could rise further.",
+    "\u201c{quote},\u201d {person} {verb} at a briefing in {place}.",
+    "The {topic_word} near {place} was reported at {hour}.{minute:02d}am, and crews reached the scene {k} minutes later.",
+    "More than {n} residents spent the night in a {topic_word} in {place}, according to {org}.",
+    "{person} is expected to travel to {place} on {weekday} to meet local leaders and representatives of {org}.",
+    "Figures from {org} show {pct}% of the area is now under a warning, up from {pct2}% yesterday.",
+    "A spokesperson for {org} urged people in {place} not to travel unless absolutely necessary.",
+    "Temperatures of {temp}C and gusts of up to {mph}mph were recorded overnight in {place}.",
+]
+QUOTES = [
+    "This is not the time to relax", "We are doing everything we can to keep people safe",
+    "Please do not drive into floodwater", "The next few hours will be critical",
+    "Our crews are working around the clock", "We will rebuild, and we will do it together",
+    "Nobody should have to go through this", "The numbers speak for themselves",
+]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+
+POST_TARGET_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Post:
+    index: int  # 0 = oldest post of the blog
+    title: str
+    stamp: datetime
+    author: str
+    body: str
+
+    def text(self) -> str:
+        """The post as it appears on the page: title, blank, stamp line, blank, paragraphs."""
+        s = self.stamp
+        line = f"{WEEKDAYS[s.weekday()]} {s.day} {MONTHS[s.month - 1]} {s.year} {s.hour:02d}:{s.minute:02d} , {self.author}"
+        return f"{self.title}\n\n{line}\n\n{self.body}\n"
+
+
+class Blog:
+    """One live blog: ``posts`` posts, one every 1–4 minutes, generated on demand, cached."""
+
+    def __init__(self, blog_id: str, *, seed: int, posts: int, start: datetime | None = None) -> None:
+        self.blog_id = blog_id
+        self.seed = seed
+        self.total = posts
+        rng = random.Random(f"{seed}:{blog_id}:head")
+        self.topic, self.topic_words = rng.choice(TOPICS)
+        self.place = rng.choice(PLACES)
+        self.headline = f"{self.place} {self.topic} live: latest updates as {rng.choice(ORGS)} responds"
+        self.standfirst = (
+            f"Follow our live coverage of the {self.topic} in {self.place}. "
+            f"{rng.choice(PEOPLE)} is expected to speak later today."
+        )
+        self.start = start or datetime(2024, 10, 12, 6, 0, tzinfo=timezone.utc) + timedelta(minutes=rng.randrange(600))
+        self._posts: list[Post] = []
+
+    def post(self, index: int) -> Post:
+        while len(self._posts) <= index:
+            self._posts.append(self._make(len(self._posts)))
+        return self._posts[index]
+
+    def _make(self, index: int) -> Post:
+        rng = random.Random(f"{self.seed}:{self.blog_id}:{index}")
+        previous = self._posts[index - 1].stamp if index else self.start
+        stamp = previous + timedelta(minutes=rng.randint(1, 4))
+        fill = self._fill(rng)
+        title = rng.choice(TITLE_TEMPLATES).format(**fill).replace("'", "\u2019")
+        title = f"{title} ({index + 1})"  # unique within the blog, like real post titles mostly are
+        paragraphs: list[str] = []
+        size = 0
+        while size < POST_TARGET_CHARS - 120:
+            sentences = [_cap(rng.choice(SENTENCES).format(**self._fill(rng))) for _ in range(rng.randint(2, 3))]
+            para = " ".join(sentences)
+            paragraphs.append(para)
+            size += len(para) + 2
+        return Post(index=index, title=title, stamp=stamp, author=rng.choice(AUTHORS), body="\n\n".join(paragraphs))
+
+    def _fill(self, rng: random.Random) -> dict:
+        return {
+            "person": rng.choice(PEOPLE), "place": rng.choice([self.place, *PLACES[:6]]), "org": rng.choice(ORGS),
+            "topic": self.topic, "topic_word": rng.choice(self.topic_words), "verb": rng.choice(VERBS),
+            "quote": rng.choice(QUOTES), "short_quote": rng.choice(QUOTES)[:40].rstrip(),
+            "n": f"{rng.randint(2, 40) * 1000:,}" if rng.random() < 0.5 else str(rng.randint(3, 400)),
+            "k": rng.randint(2, 9), "m": rng.randint(2, 90), "hour": rng.randint(1, 11),
+            "minute": rng.randint(0, 59), "weekday": rng.choice(WEEKDAYS), "pct": rng.randint(20, 70),
+            "pct2": rng.randint(5, 19), "temp": rng.randint(-3, 38), "mph": rng.randint(40, 99),
+        }
+
+    def page(self, newest: int, size: int) -> str:
+        """The page as polled when post ``newest`` was the latest: the last ``size`` posts, newest first."""
+        oldest = max(0, newest - size + 1)
+        head = f"{self.headline}\n\n{self.standfirst}\n\n"
+        return head + "\n".join(self.post(i).text() for i in range(newest, oldest - 1, -1))
+
+
+def _cap(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
+
+
+def new_pages(blogs: int, pages_per_blog: int, page_posts: int, *, seed: int = 1, prefix: str = "new") -> list[tuple[str, str]]:
+    """All-new posts: each blog's pages hold disjoint posts. Returns (blog_id, text) pairs."""
+    out = []
+    for b in range(blogs):
+        blog = Blog(f"{prefix}-{b:03d}", seed=seed, posts=pages_per_blog * page_posts)
+        for p in range(pages_per_blog):
+            out.append((blog.blog_id, _only(blog, p * page_posts, page_posts)))
+    return out
+
+
+def _only(blog: Blog, first: int, count: int) -> str:
+    head = f"{blog.headline}\n\n{blog.standfirst}\n\n"
+    return head + "\n".join(blog.post(i).text() for i in range(first + count - 1, first - 1, -1))
+
+
+def repoll_pages(blogs: int, polls: int, page_posts: int, new_per_poll: int, *, seed: int = 2,
+                 prefix: str = "repoll") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A re-polled page: (priming polls, timed polls).
+
+    Priming: each blog's first full page (all new). Timed: ``polls`` further polls per blog,
+    each adding ``new_per_poll`` posts at the top, so a poll is
+    ``1 - new_per_poll / page_posts`` duplicates.
+    """
+    prime, timed = [], []
+    for b in range(blogs):
+        blog = Blog(f"{prefix}-{b:03d}", seed=seed, posts=page_posts + polls * new_per_poll)
+        prime.append((blog.blog_id, blog.page(page_posts - 1, page_posts)))
+        for j in range(1, polls + 1):
+            timed.append((blog.blog_id, blog.page(page_posts - 1 + j * new_per_poll, page_posts)))
+    return prime, timed
+
+
+def single_posts(pages: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Split pages back into one (blog_id, text) per post, for the naive one-job-per-post baseline."""
+    out = []
+    for blog_id, text in pages:
+        parts = text.split("\n\n", 2)[2]  # drop headline and standfirst
+        chunks = _split_posts(parts)
+        out.extend((blog_id, chunk) for chunk in chunks)
+    return out
+
+
+def _split_posts(text: str) -> list[str]:
+    # Posts are joined with a blank line + "\n"; each post ends with "\n" and starts with a title line
+    # followed by a blank line and a stamp line. Re-split on that pattern.
+    lines = text.split("\n")
+    starts = [i for i in range(len(lines) - 2)
+              if lines[i] and not lines[i + 1] and any(lines[i + 2].startswith(d) for d in WEEKDAYS)]
+    out = []
+    for k, s in enumerate(starts):
+        e = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        out.append("\n".join(lines[s:e]).strip() + "\n")
+    return out
+
+
+if __name__ == "__main__":  # print a sample page
+    print(Blog("sample", seed=1, posts=3).page(2, 3))

@@ -1,0 +1,662 @@
+"""The benchmark harness behind ``liveblog bench`` and ``bench/run.py``.
+
+It needs a source checkout: the corpus generator and the naive baseline live in
+``bench/`` (scripts, not an installed package) and are imported from there by path
+(``bench/`` next to this package). The harness itself lives here so that the CLI
+command and the thin ``bench/run.py`` script share one implementation.
+
+Every scenario runs against a flushed database on a private ``redis-server`` started
+on a free loopback port (or on ``REDIS_URL`` when it is set — that database is
+FLUSHED, so point it at a scratch instance). Workers are real processes:
+``python -m liveblog.cli worker --burst --processes N`` for liveblog-stream and
+``python bench/naive.py worker --burst`` (×N) for the baseline.
+
+Scenarios (one run, same generated corpus family, same machine):
+
+* **naive** — one RQ job per post, default forking ``rq.Worker`` (see ``bench/naive.py``).
+* **new** — all-new posts with full enrichment, at 1, 2 and N (= CPU count) processes.
+* **repoll** — a page polled again and again (≥ 90 % duplicates), after a priming poll.
+* **latency** — documents submitted at a fixed rate while 2 workers run (not burst):
+  per event, latency = ms part of its stream entry id (the XADD time, Redis clock)
+  − the time the bench called ``submit`` (same host clock).
+
+Throughput is posts parsed per second. Two windows are reported for every burst run:
+``*_posts_per_s`` = from the first job's start to the end of the last one (max of last
+job ``ended_at`` and last event XADD time): the steady processing rate of warm-started
+processes; ``*_wall_posts_per_s`` = from the first enqueue to that same end, which adds
+enqueueing and worker start-up (interpreter + imports), a fixed cost per launch reported
+as ``*_startup_s``. Ratios are computed on the processing window (and on wall, ``*_wall``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "bench"
+
+REQUIRED_KEYS = (
+    "naive_posts_per_s", "new_posts_per_s", "repoll_posts_per_s", "ratio_new", "ratio_repoll",
+    "scaling_2_vs_1", "latency_p50_ms", "latency_p99_ms", "worker_peak_rss_mb",
+)
+
+
+def _bench_module(name: str):
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    if not (BENCH_DIR / f"{name}.py").exists():
+        raise RuntimeError(f"liveblog bench needs a source checkout: {BENCH_DIR / (name + '.py')} not found")
+    return __import__(name)
+
+
+@dataclass
+class Plan:
+    """Sizes of one run. ``--quick`` keeps the whole run under a minute on 2 cores."""
+
+    new_posts: int = 6000
+    new_page_posts: int = 20
+    naive_posts: int = 600
+    repoll_blogs: int = 20
+    repoll_polls: int = 40
+    repoll_page_posts: int = 40
+    repoll_new_per_poll: int = 2
+    latency_rate_posts_s: float = 200.0
+    latency_doc_posts: int = 5
+    latency_seconds: float = 10.0
+    latency_processes: int = 2
+    process_counts: tuple[int, ...] = (1, 2)
+    seed: int = 1
+
+    @classmethod
+    def make(cls, posts: int | None, quick: bool) -> Plan:
+        n = os.cpu_count() or 1
+        counts = tuple(sorted({1, 2, n}))
+        if quick:
+            plan = cls(new_posts=1200, naive_posts=150, repoll_blogs=8, repoll_polls=20, latency_seconds=4.0,
+                       process_counts=counts)
+        else:
+            plan = cls(process_counts=counts)
+        if posts:
+            plan.new_posts = max(posts, plan.new_page_posts)
+            plan.naive_posts = max(min(plan.naive_posts, posts), 10)
+            # keep the re-poll corpus near the same number of posts
+            per_blog = plan.repoll_page_posts * plan.repoll_polls
+            plan.repoll_blogs = max(1, min(plan.repoll_blogs, round(posts * 4 / per_blog)))
+            if posts < 1000:  # tiny runs (smoke tests): short re-poll and latency phases too
+                plan.repoll_polls = max(3, min(plan.repoll_polls, posts // 10))
+                plan.latency_seconds = min(plan.latency_seconds, max(1.0, 2 * posts / plan.latency_rate_posts_s))
+        return plan
+
+
+# --------------------------------------------------------------------------- redis-server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free loopback port (the approach of tests/conftest.py)."""
+
+    def __init__(self) -> None:
+        binary = os.environ.get("LIVEBLOG_REDIS_SERVER") or shutil.which("redis-server")
+        if not binary:
+            raise RuntimeError("redis-server not found: install it or set LIVEBLOG_REDIS_SERVER or REDIS_URL")
+        self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="liveblog-bench-redis-")
+        self.args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", self.dir, "--daemonize", "no"]
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start: {' '.join(self.args)}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- process helpers
+
+
+class RssSampler:
+    """Peak RSS of a process tree: VmHWM (kernel high-water mark) sampled every 50 ms.
+
+    psutil when installed (descendants + memory_info), else /proc/<pid>/status and
+    /proc/<pid>/task/*/children. ``exclude`` drops the supervisor of ``--processes N``.
+    """
+
+    def __init__(self, root_pid: int, exclude_root: bool) -> None:
+        self.root = root_pid
+        self.exclude_root = exclude_root
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _pids(self) -> list[int]:
+        try:
+            import psutil
+
+            proc = psutil.Process(self.root)
+            return [self.root, *(c.pid for c in proc.children(recursive=True))]
+        except ImportError:
+            out, todo = [], [self.root]
+            while todo:
+                pid = todo.pop()
+                out.append(pid)
+                for task in Path(f"/proc/{pid}/task").glob("*"):
+                    try:
+                        todo.extend(int(x) for x in (task / "children").read_text().split())
+                    except OSError:
+                        pass
+            return out
+        except Exception:
+            return []
+
+    @staticmethod
+    def _hwm_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def sample(self) -> None:
+        for pid in self._pids():
+            if self.exclude_root and pid == self.root:
+                continue
+            kb = self._hwm_kb(pid)
+            if kb > self.peaks.get(pid, 0):
+                self.peaks[pid] = kb
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(0.05)
+
+    @property
+    def peak_mb(self) -> float:
+        return round(max(self.peaks.values(), default=0) / 1024, 1)
+
+
+def _env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RQ_REDIS_URL")}
+    env["REDIS_URL"] = url
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(BENCH_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def _log(path: Path):
+    return open(path, "ab")
+
+
+# --------------------------------------------------------------------------- measurement helpers
+
+
+def _rq_time(value: bytes | None) -> float | None:
+    if not value:
+        return None
+    text = value.decode()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
+def _job_window(conn: redis.Redis, job_ids: list[str]) -> tuple[float | None, float | None, int]:
+    """(first started_at, last ended_at, jobs found) over the given RQ jobs."""
+    starts, ends = [], []
+    for i in range(0, len(job_ids), 1000):
+        with conn.pipeline(transaction=False) as pipe:
+            for jid in job_ids[i:i + 1000]:
+                pipe.hmget(f"rq:job:{jid}", "started_at", "ended_at")
+            for s, e in pipe.execute():
+                if (t := _rq_time(s)) is not None:
+                    starts.append(t)
+                if (t := _rq_time(e)) is not None:
+                    ends.append(t)
+    return (min(starts) if starts else None), (max(ends) if ends else None), len(ends)
+
+
+def _last_event_s(conn: redis.Redis, stream: str = "liveblog:events") -> float | None:
+    rows = conn.xrevrange(stream, count=1)
+    return int(rows[0][0].split(b"-")[0]) / 1000 if rows else None
+
+
+def _commands(conn: redis.Redis) -> int:
+    return int(conn.info("stats")["total_commands_processed"])
+
+
+def _counters(conn: redis.Redis) -> dict[str, int]:
+    return {k.decode(): int(v) for k, v in conn.hgetall("liveblog:stats").items()}
+
+
+@dataclass
+class Burst:
+    name: str
+    processes: int
+    posts: int
+    documents: int
+    enqueue_s: float
+    startup_s: float
+    processing_s: float
+    wall_s: float
+    redis_commands: int
+    peak_rss_mb: float
+    counters: dict = field(default_factory=dict)
+
+    @property
+    def posts_per_s(self) -> float:
+        return self.posts / self.processing_s if self.processing_s > 0 else 0.0
+
+    @property
+    def wall_posts_per_s(self) -> float:
+        return self.posts / self.wall_s if self.wall_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "processes": self.processes, "posts": self.posts, "documents": self.documents,
+            "posts_per_s": round(self.posts_per_s, 1), "wall_posts_per_s": round(self.wall_posts_per_s, 1),
+            "processing_s": round(self.processing_s, 3), "wall_s": round(self.wall_s, 3),
+            "enqueue_s": round(self.enqueue_s, 3), "startup_s": round(self.startup_s, 3),
+            "redis_commands_per_post": round(self.redis_commands / max(self.posts, 1), 2),
+            "peak_rss_mb": self.peak_rss_mb, "counters": self.counters,
+        }
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class Harness:
+    def __init__(self, url: str, plan: Plan, workdir: Path, progress=None) -> None:
+        self.url = url
+        self.plan = plan
+        self.conn = redis.Redis.from_url(url)
+        self.workdir = workdir
+        self.corpus = _bench_module("corpus")
+        self.naive = _bench_module("naive")
+        self.progress = progress or (lambda msg: None)
+        self.base_time = datetime(2024, 10, 12, 20, 0, tzinfo=timezone.utc)
+
+    # -- liveblog-stream
+    def _settings(self):
+        from schemas.settings import Settings
+
+        return Settings.from_env({"REDIS_URL": self.url})
+
+    def _submit_pages(self, pages: list[tuple[str, str]], offset_s: int = 0) -> tuple[list[str], int]:
+        from producers.enqueue import job_id_for, submit
+        from schemas.documents import RawDocument
+
+        settings = self._settings()
+        job_ids, posts = [], 0
+        for i, (blog_id, text) in enumerate(pages):
+            raw = RawDocument.from_bytes(text.encode("utf-8"), blog_id=blog_id, source=f"bench://{blog_id}",
+                                         fetched_at=self.base_time + timedelta(seconds=offset_s + i))
+            submit(self.conn, raw, settings)
+            job_ids.append(job_id_for(raw.document_id))
+        return job_ids, posts
+
+    def _run_liveblog_workers(self, processes: int, tag: str) -> tuple[float, float]:
+        """Burst workers until the queue is empty. Returns (launch time, peak RSS MB)."""
+        cmd = [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker", "--burst",
+               "--processes", str(processes)]
+        with _log(self.workdir / f"{tag}.log") as log:
+            launched = time.time()
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
+            with RssSampler(proc.pid, exclude_root=processes > 1) as rss:
+                code = proc.wait(600)
+                rss.sample()
+        if code != 0:
+            raise RuntimeError(f"liveblog worker exited {code}; see {self.workdir / (tag + '.log')}")
+        return launched, rss.peak_mb
+
+    def liveblog_burst(self, name: str, pages: list[tuple[str, str]], processes: int, *, expected_posts: int,
+                       prime: list[tuple[str, str]] | None = None) -> Burst:
+        self.conn.flushdb()
+        self.flushed_memory = int(self.conn.info("memory")["used_memory"])
+        if prime:
+            self._submit_pages(prime)
+            self._run_liveblog_workers(max(processes, 1), f"{name}-prime")
+        before = _counters(self.conn)
+        cmd0 = _commands(self.conn)
+        t0 = time.time()
+        job_ids, _ = self._submit_pages(pages, offset_s=len(prime or []) + 10)
+        enqueued = time.time()
+        launched, peak = self._run_liveblog_workers(processes, f"{name}-{processes}")
+        cmds = _commands(self.conn) - cmd0
+        first_start, last_end, found = _job_window(self.conn, job_ids)
+        last_event = _last_event_s(self.conn)
+        end = max(x for x in (last_end, last_event) if x is not None)
+        after = _counters(self.conn)
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        posts = delta.get("posts_seen", 0)
+        if posts != expected_posts or delta.get("documents_dead_lettered", 0):
+            raise RuntimeError(f"{name}: expected {expected_posts} posts processed, counters say {delta}")
+        return Burst(name=name, processes=processes, posts=posts, documents=len(pages), enqueue_s=enqueued - t0,
+                     startup_s=(first_start or launched) - launched, processing_s=end - (first_start or launched),
+                     wall_s=end - t0, redis_commands=cmds, peak_rss_mb=peak, counters=delta)
+
+    # -- naive baseline
+    def naive_burst(self, posts: list[tuple[str, str]], processes: int) -> Burst:
+        self.conn.flushdb()
+        cmd0 = _commands(self.conn)
+        t0 = time.time()
+        job_ids = self.naive.enqueue(self.conn, posts, self.base_time)
+        enqueued = time.time()
+        cmd = [sys.executable, str(BENCH_DIR / "naive.py"), "worker", "--burst"]
+        procs = []
+        with _log(self.workdir / f"naive-{processes}.log") as log:
+            launched = time.time()
+            procs = [subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
+                     for _ in range(processes)]
+            samplers = [RssSampler(p.pid, exclude_root=False).__enter__() for p in procs]
+            codes = [p.wait(900) for p in procs]
+            for s in samplers:
+                s.__exit__(None, None, None)
+        if any(codes):
+            raise RuntimeError(f"naive worker exited {codes}; see {self.workdir}/naive-{processes}.log")
+        cmds = _commands(self.conn) - cmd0
+        first_start, last_end, found = _job_window(self.conn, job_ids)
+        last_event = _last_event_s(self.conn)
+        end = max(x for x in (last_end, last_event) if x is not None)
+        events = self.conn.xlen("liveblog:events")
+        if found != len(posts) or events != len(posts):
+            raise RuntimeError(f"naive: {len(posts)} jobs, {found} finished, {events} events")
+        return Burst(name="naive", processes=processes, posts=len(posts), documents=len(posts),
+                     enqueue_s=enqueued - t0, startup_s=(first_start or launched) - launched,
+                     processing_s=end - (first_start or launched), wall_s=end - t0, redis_commands=cmds,
+                     peak_rss_mb=max(s.peak_mb for s in samplers), counters={"events": events})
+
+    # -- Redis memory of dedup state
+    def dedup_memory(self, posts: int) -> dict:
+        """After a run: drop streams and RQ keys, what remains is dedup state (+ counters)."""
+        used_before = int(self.conn.info("memory")["used_memory"])
+        drop = [k for k in self.conn.scan_iter(match="rq:*", count=1000)]
+        drop += [k for k in self.conn.scan_iter(match="liveblog:*events", count=1000)]
+        for i in range(0, len(drop), 500):
+            self.conn.delete(*drop[i:i + 500])
+        post_keys = list(self.conn.scan_iter(match="liveblog:{*}:post:*", count=1000))
+        sample = post_keys[:: max(1, len(post_keys) // 200)]
+        per_key = statistics.mean(self.conn.memory_usage(k) or 0 for k in sample) if sample else 0
+        used_after = int(self.conn.info("memory")["used_memory"])
+        return {"used_memory_flushed": self.flushed_memory, "used_memory_after_run": used_before,
+                "used_memory_dedup_only": used_after,
+                "post_keys": len(post_keys), "memory_usage_per_post_key": round(per_key, 1), "posts": posts}
+
+    # -- steady-rate latency
+    def latency(self) -> dict:
+        plan = self.plan
+        self.conn.flushdb()
+        used0 = int(self.conn.info("memory")["used_memory"])
+        from producers.enqueue import submit
+        from schemas.documents import RawDocument
+
+        settings = self._settings()
+        docs_per_s = plan.latency_rate_posts_s / plan.latency_doc_posts
+        n_docs = max(1, int(docs_per_s * plan.latency_seconds))
+        warm = max(4, 2 * plan.latency_processes)
+        pages = self.corpus.new_pages(n_docs + warm, 1, plan.latency_doc_posts, seed=plan.seed + 7, prefix="lat")
+        cmd = [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker",
+               "--processes", str(plan.latency_processes)]
+        log = _log(self.workdir / "latency.log")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
+        sampler = RssSampler(proc.pid, exclude_root=plan.latency_processes > 1).__enter__()
+        try:
+            # warm-up: enough documents that every worker has run one (enrichers load on first use)
+            for blog_id, text in pages[:warm]:
+                submit(self.conn, RawDocument.from_bytes(text.encode(), blog_id=blog_id, source="bench://warm",
+                                                         fetched_at=datetime.now(timezone.utc)), settings)
+            self._wait_processed(warm, 120)
+            time.sleep(0.5)
+            cursor = self.conn.xrevrange("liveblog:events", count=1)[0][0]
+            enqueue_ms: dict[str, float] = {}
+            start = time.perf_counter()
+            late = 0.0
+            for i, (blog_id, text) in enumerate(pages[warm:]):
+                due = start + i / docs_per_s
+                now = time.perf_counter()
+                if due > now:
+                    time.sleep(due - now)
+                else:
+                    late = max(late, now - due)
+                raw = RawDocument.from_bytes(text.encode(), blog_id=blog_id, source="bench://lat",
+                                             fetched_at=datetime.now(timezone.utc))
+                enqueue_ms[blog_id] = time.time() * 1000
+                submit(self.conn, raw, settings)
+            offered_s = time.perf_counter() - start
+            self._wait_processed(warm + n_docs, 120)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            sampler.__exit__(None, None, None)
+            log.close()
+        latencies = []
+        for entry_id, fields in self.conn.xrange("liveblog:events", min=b"(" + cursor):
+            blog = json.loads(fields[b"event"])["data"]["blog"]["id"]
+            latencies.append(int(entry_id.split(b"-")[0]) - enqueue_ms[blog])
+        latencies.sort()
+
+        def pct(p: float) -> float:
+            return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1) if latencies else 0.0
+
+        return {"rate_posts_s": plan.latency_rate_posts_s, "doc_posts": plan.latency_doc_posts,
+                "documents": n_docs, "events": len(latencies), "offered_s": round(offered_s, 2),
+                "achieved_posts_s": round(n_docs * plan.latency_doc_posts / offered_s, 1),
+                "max_submit_lag_ms": round(late * 1000, 1), "processes": plan.latency_processes,
+                "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
+                "max_ms": round(latencies[-1], 1) if latencies else 0.0,
+                "peak_rss_mb": sampler.peak_mb, "used_memory_start": used0}
+
+    def _wait_processed(self, documents: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            c = _counters(self.conn)
+            if c.get("documents_processed", 0) + c.get("documents_dead_lettered", 0) >= documents:
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"latency: {documents} documents not processed within {timeout}s")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(*, posts: int | None = None, quick: bool = False, rate: float | None = None, progress=None) -> dict:
+    plan = Plan.make(posts, quick)
+    if rate:
+        plan.latency_rate_posts_s = rate
+    load_start = os.getloadavg()
+    say = progress or (lambda msg: None)
+    url = os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL")
+    server = None
+    if not url:
+        server = PrivateRedis().start()
+        url = server.url
+    workdir = Path(tempfile.mkdtemp(prefix="liveblog-bench-"))
+    started = time.time()
+    try:
+        h = Harness(url, plan, workdir, say)
+        corpus = h.corpus
+        n_cpu = os.cpu_count() or 1
+        headline = max(plan.process_counts) if n_cpu >= 2 else 1
+        new_pages = corpus.new_pages(max(1, plan.new_posts // (plan.new_page_posts * 10)), 10,
+                                     plan.new_page_posts, seed=plan.seed)
+        new_pages = new_pages[: max(1, plan.new_posts // plan.new_page_posts)]
+        new_posts = len(new_pages) * plan.new_page_posts
+        naive_posts = corpus.single_posts(new_pages)[: plan.naive_posts]
+
+        say(f"naive baseline: {len(naive_posts)} posts, one RQ job each, {headline} forking worker(s)")
+        naive = h.naive_burst(naive_posts, headline)
+
+        new_runs: dict[int, Burst] = {}
+        for n in plan.process_counts:
+            say(f"liveblog all-new: {new_posts} posts in {len(new_pages)} documents, {n} process(es)")
+            new_runs[n] = h.liveblog_burst("new", new_pages, n, expected_posts=new_posts)
+            if n == headline:
+                say("redis memory of dedup state")
+                memory = h.dedup_memory(new_posts)
+        prime, timed = corpus.repoll_pages(plan.repoll_blogs, plan.repoll_polls, plan.repoll_page_posts,
+                                           plan.repoll_new_per_poll, seed=plan.seed + 1)
+        repoll_posts = len(timed) * plan.repoll_page_posts
+        say(f"liveblog re-poll: {repoll_posts} posts in {len(timed)} polls, {headline} process(es)")
+        repoll = h.liveblog_burst("repoll", timed, headline, expected_posts=repoll_posts, prime=prime)
+        say(f"steady-rate latency: {plan.latency_rate_posts_s:.0f} posts/s for {plan.latency_seconds:.0f}s, "
+            f"{plan.latency_processes} workers")
+        lat = h.latency()
+    finally:
+        if server:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    new = new_runs[headline]
+    one = new_runs.get(1)
+    two = new_runs.get(2)
+    dup_fraction = repoll.counters.get("posts_duplicate", 0) / max(repoll.posts, 1)
+    used_delta = memory["used_memory_dedup_only"] - memory["used_memory_flushed"]
+    result = {
+        "naive_posts_per_s": round(naive.posts_per_s, 1),
+        "new_posts_per_s": round(new.posts_per_s, 1),
+        "repoll_posts_per_s": round(repoll.posts_per_s, 1),
+        "ratio_new": round(new.posts_per_s / naive.posts_per_s, 1) if naive.posts_per_s else 0.0,
+        "ratio_repoll": round(repoll.posts_per_s / naive.posts_per_s, 1) if naive.posts_per_s else 0.0,
+        "ratio_new_wall": round(new.wall_posts_per_s / naive.wall_posts_per_s, 1) if naive.wall_posts_per_s else 0.0,
+        "ratio_repoll_wall": (round(repoll.wall_posts_per_s / naive.wall_posts_per_s, 1)
+                              if naive.wall_posts_per_s else 0.0),
+        "scaling_2_vs_1": round(two.posts_per_s / one.posts_per_s, 2) if one and two and one.posts_per_s else 0.0,
+        "new_posts_per_s_by_processes": {str(n): round(b.posts_per_s, 1) for n, b in new_runs.items()},
+        "latency_p50_ms": lat["p50_ms"],
+        "latency_p99_ms": lat["p99_ms"],
+        "worker_peak_rss_mb": max([b.peak_rss_mb for b in new_runs.values()] + [repoll.peak_rss_mb,
+                                                                               lat["peak_rss_mb"]]),
+        "naive_worker_peak_rss_mb": naive.peak_rss_mb,
+        "repoll_duplicate_fraction": round(dup_fraction, 3),
+        "redis_bytes_per_1000_posts_dedup": round(used_delta / max(new_posts, 1) * 1000),
+        "redis_memory_usage_per_post_key": memory["memory_usage_per_post_key"],
+        "processes": headline,
+        "cpu_count": n_cpu,
+        "plan": plan.__dict__ | {"process_counts": list(plan.process_counts)},
+        "runs": {"naive": naive.as_dict(), "repoll": repoll.as_dict(),
+                 **{f"new_{n}": b.as_dict() for n, b in new_runs.items()}},
+        "latency": lat,
+        "memory": memory,
+        "redis": "REDIS_URL" if os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL") else "private",
+        "elapsed_s": round(time.time() - started, 1),
+        # other processes on the machine distort every number, scaling most: keep the load with the results
+        "loadavg_1m_start_end": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
+    }
+    return result
+
+
+def render(r: dict) -> str:
+    rows = [
+        ("scenario", "procs", "posts", "posts/s", "wall posts/s", "vs naive", "cmds/post", "peak RSS MB"),
+    ]
+    naive = r["runs"]["naive"]
+    rows.append(("naive: 1 RQ job/post, forking Worker", naive["processes"], naive["posts"], naive["posts_per_s"],
+                 naive["wall_posts_per_s"], "1.0x", naive["redis_commands_per_post"], naive["peak_rss_mb"]))
+    for key, run_ in r["runs"].items():
+        if not key.startswith("new_"):
+            continue
+        rows.append((f"liveblog all-new, full enrichment", run_["processes"], run_["posts"], run_["posts_per_s"],
+                     run_["wall_posts_per_s"], f"{run_['posts_per_s'] / max(naive['posts_per_s'], 1e-9):.1f}x",
+                     run_["redis_commands_per_post"], run_["peak_rss_mb"]))
+    rp = r["runs"]["repoll"]
+    rows.append((f"liveblog re-poll ({r['repoll_duplicate_fraction']:.0%} duplicates)", rp["processes"], rp["posts"],
+                 rp["posts_per_s"], rp["wall_posts_per_s"], f"{r['ratio_repoll']:.1f}x",
+                 rp["redis_commands_per_post"], rp["peak_rss_mb"]))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lat = r["latency"]
+    lines += [
+        "",
+        f"scaling (all-new): " + ", ".join(f"{n} proc {v} posts/s" for n, v in r["new_posts_per_s_by_processes"].items())
+        + f"; 2 vs 1 = {r['scaling_2_vs_1']}x",
+        f"latency at {lat['achieved_posts_s']} posts/s ({lat['doc_posts']} new posts/document, {lat['processes']} workers,"
+        f" {lat['events']} events): p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms,"
+        f" max {lat['max_ms']} ms",
+        f"worker peak RSS (enrichers loaded): {r['worker_peak_rss_mb']} MB; naive worker {r['naive_worker_peak_rss_mb']} MB",
+        f"redis dedup state: {r['redis_bytes_per_1000_posts_dedup']:,} bytes per 1,000 posts (used_memory delta); "
+        f"MEMORY USAGE of one post key ~{r['redis_memory_usage_per_post_key']} bytes",
+        f"ratios (processing window): all-new {r['ratio_new']}x, re-poll {r['ratio_repoll']}x; "
+        f"(wall incl. enqueue + start-up: {r['ratio_new_wall']}x, {r['ratio_repoll_wall']}x)",
+        f"cpu_count {r['cpu_count']}, load average (1 min) at start/end {r['loadavg_1m_start_end']}, "
+        f"redis {r['redis']}, elapsed {r['elapsed_s']} s",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bench/run.py", description="liveblog-stream vs the naive baseline")
+    add_arguments(parser)
+    return handle(parser.parse_args(argv))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
+    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in under a minute")
+    parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
+
+
+def handle(args) -> int:
+    def progress(msg: str) -> None:
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    result = run(posts=args.posts, quick=args.quick, rate=getattr(args, "rate", None), progress=progress)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(render(result))
+    return 0

@@ -1,0 +1,208 @@
+"""The producer commands of `liveblog`: poll, watch, ingest-server, backfill.
+
+Kept apart from ``liveblog.cli`` so each source kind stays a small module;
+``liveblog.cli`` registers them with ``add_commands`` and dispatches through
+``COMMANDS``. Errors are raised as LiveblogError subclasses and turned into
+exit codes by ``liveblog.cli.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from liveblog import connect as connecting
+from producers import poll as polling
+from producers.backfill import backfill
+from producers.directory import WatchConfig, watch, watch_once
+from producers.ingest_http import DEFAULT_MAX_BODY_BYTES, IngestConfig, make_server, token_from_env
+from schemas.documents import ParseOptions
+from schemas.errors import UsageError
+from schemas.settings import Settings
+
+MIN_EVERY_S = 5.0  # politeness: nobody needs a live page more often than this
+
+
+def _tz(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"expected an IANA time zone such as Europe/London, found {text!r}") from exc
+    return text
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, found {text!r}") from exc
+
+
+def _document_options(parser: argparse.ArgumentParser, blog_help: str) -> None:
+    parser.add_argument("--format", default="auto", choices=["auto", "text", "html", "rss", "json"])
+    parser.add_argument("--tz", type=_tz, default="UTC", help="the blog's IANA time zone (default UTC)")
+    parser.add_argument("--date", type=_date, help="date of the oldest post when the page has no full date")
+    parser.add_argument("--blog-id", help=blog_help)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the producer sub-commands on ``liveblog``'s sub-parsers."""
+    p = sub.add_parser("poll", help="poll live pages on a schedule kept in Redis (conditional GET)")
+    p.add_argument("urls", nargs="*", metavar="URL", help="http(s) URLs; none: resume every scheduled URL")
+    p.add_argument("--every", default="30s", help="poll interval such as 30s, 5m, 1h (default 30s)")
+    p.add_argument("--once", action="store_true", help="poll each URL once now and exit")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow private, loopback and link-local addresses (off by default: SSRF)")
+    p.add_argument("--host-interval", default=f"{polling.DEFAULT_HOST_INTERVAL_S:g}s",
+                   help="minimum time between two fetches from one host (default 5s)")
+    p.add_argument("--status", action="store_true", help="print the schedule and each URL's state, then exit")
+    p.add_argument("--forget", action="store_true", help="remove the given URLs from the schedule, then exit")
+    _document_options(p, "blog id (default: from the URL's last path segment)")
+
+    p = sub.add_parser("watch", help="submit new and changed files of a directory")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--interval", default="2s", help="time between passes (default 2s)")
+    p.add_argument("--settle", default="1s", help="skip files modified more recently than this (default 1s)")
+    p.add_argument("--glob", default="*", help="only files matching this pattern, at any depth (default *)")
+    _document_options(p, "blog id (default: from each file name)")
+
+    p = sub.add_parser("ingest-server", help="HTTP endpoint: POST /documents with a bearer token")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="largest accepted body")
+
+    p = sub.add_parser("backfill", help="submit every file of an archive directory, with a progress bar")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--glob", default="*", help="only files matching this pattern, at any depth (default *)")
+    _document_options(p, "blog id (default: from each file name)")
+
+
+def _options(args: argparse.Namespace) -> ParseOptions:
+    return ParseOptions(format=args.format, tz=args.tz, date=args.date)
+
+
+def _stop_event() -> threading.Event:
+    """Set on SIGTERM or SIGINT, so a loop finishes its current step and exits cleanly."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _n, _f: stop.set())
+    return stop
+
+
+def _check_urls(urls: list[str]) -> None:
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"cannot poll {url!r}: expected an http:// or https:// URL")
+
+
+def _emit(outcome: polling.PollOutcome) -> None:
+    sys.stdout.write(json.dumps({k: v for k, v in asdict(outcome).items() if v is not None}) + "\n")
+    sys.stdout.flush()
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    every_s = polling.parse_duration(args.every)
+    if every_s < MIN_EVERY_S and not args.once:
+        raise UsageError(f"--every: expected at least {MIN_EVERY_S:g}s between polls, found {args.every!r}")
+    _check_urls(args.urls)
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    if args.status:
+        for row in polling.poll_status(conn, settings):
+            print(json.dumps(row))
+        return 0
+    if args.forget:
+        if not args.urls:
+            raise UsageError("--forget: expected the URLs to remove")
+        for url in args.urls:
+            print(f"liveblog: {'forgot' if polling.forget(conn, settings, url) else 'was not scheduled:'} {url}",
+                  file=sys.stderr)
+        return 0
+    config = polling.PollConfig(
+        every_s=every_s, blog_id=args.blog_id, options=_options(args), allow_private=args.allow_private,
+        host_interval_s=polling.parse_duration(args.host_interval),
+    )
+    if args.once:
+        if not args.urls:
+            raise UsageError("--once: expected at least one URL")
+        outcomes = polling.run_once(conn, args.urls, settings, config)
+        for outcome in outcomes:
+            _emit(outcome)
+        return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if not args.urls and not conn.zcard(polling.PollKeys(settings.key_prefix).due):
+        raise UsageError("nothing to poll: give at least one URL (none is scheduled yet)")
+    polling.run_poller(conn, args.urls, every_s if args.urls else None, _stop_event(), settings=settings,
+                       config=config, on_outcome=_emit)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        raise UsageError(f"cannot watch {args.directory!r}: expected a directory")
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    config = WatchConfig(options=_options(args), blog_id=args.blog_id, pattern=args.glob,
+                         settle_s=polling.parse_duration(args.settle, allow_zero=True))
+
+    def report(result) -> None:
+        if result.submitted or result.failed:
+            print(f"liveblog: watch {directory}: submitted {result.submitted}, already accepted {result.already}, "
+                  f"unreadable {result.failed}, still being written {result.settling}", file=sys.stderr)
+        for document_id in result.document_ids:
+            print(document_id, flush=True)
+
+    if args.once:
+        result = watch_once(conn, directory, settings, config)
+        report(result)
+        return 1 if result.failed else 0
+    watch(conn, directory, settings, config, _stop_event(), interval_s=polling.parse_duration(args.interval),
+          on_pass=report)
+    return 0
+
+
+def cmd_ingest_server(args: argparse.Namespace) -> int:
+    config = IngestConfig(token=token_from_env(), max_body_bytes=args.max_bytes)
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    try:
+        server = make_server(conn, settings, config, host=args.host, port=args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    stop = _stop_event()
+    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
+    print(f"liveblog: ingest server on http://{args.host}:{server.server_address[1]}/documents", file=sys.stderr)
+    with server:
+        server.serve_forever()
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    result = backfill(conn, Path(args.directory), settings, options=_options(args), blog_id=args.blog_id,
+                      pattern=args.glob)
+    for error in result.errors:
+        print(f"liveblog: unreadable {error}", file=sys.stderr)
+    print(f"liveblog: backfill {result.files} files: accepted {result.accepted}, already accepted "
+          f"{result.already}, unreadable {result.failed}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+COMMANDS = {
+    "poll": cmd_poll,
+    "watch": cmd_watch,
+    "ingest-server": cmd_ingest_server,
+    "backfill": cmd_backfill,
+}

@@ -1,0 +1,39 @@
+import pytest
+
+from workers.enrichers.quantities import extract_quantities
+
+
+def one(text, lang="en"):
+    (q,) = extract_quantities(text, lang)
+    return q.value, q.unit, q.kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("At least 8,500 troops are on alert.", (8500, "troops", "people")),
+    ("more than 106,000 soldiers", (106000, "soldiers", "people")),
+    ("tens of thousands of Russian troops", (10000, "troops", "people")),
+    ("over half a billion dollars in aid", (5e8, "USD", "money")),
+    ("a £1.5bn package", (1.5e9, "GBP", "money")),
+    ("support rose to 44 per cent", (44, "%", "percentage")),
+    ("some 500 kilometres away", (500, "km", "distance")),
+    ("the 21-year-old conscript", (21, "years", "age")),
+    ("Five killed after the attack", (5, "killed", "casualties")),
+    ("15,000 lives of our citizens", (15000, "lives", "casualties")),
+])
+def test_english_quantities_have_value_unit_and_kind(text, expected):
+    assert one(text) == expected
+
+
+def test_numbers_follow_the_language_conventions():
+    assert one("Más de 100.000 soldados", "es") == (100000, "soldados", "people")
+    assert one("28,5 Prozent der Stimmen", "de") == (28.5, "%", "percentage")
+    assert one("plus de 3 000 personnes", "fr") == (3000, "personnes", "people")
+
+
+def test_bare_numbers_years_and_names_are_not_quantities():
+    assert extract_quantities("In 2022 Nord Stream 2 is dead and 20 warships sailed.") == []
+
+
+def test_absurdly_long_numbers_have_no_value_but_do_not_fail():
+    (q,) = extract_quantities("9" * 40 + " troops")
+    assert q.value is None and q.kind == "people"

@@ -1,0 +1,155 @@
+"""HTML live pages: JSON-LD, visible post blocks, and what happens when they disagree."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from schemas.documents import ParseOptions, RawDocument
+from schemas.errors import InputRejected
+from workers.parsers import html, parse
+
+FORMATS = Path(__file__).resolve().parents[2] / "samples" / "formats"
+FETCHED = datetime(2025, 6, 21, 20, 0, tzinfo=timezone.utc)
+
+
+def load_sample(name: str) -> tuple[RawDocument, dict]:
+    """The fixture as a producer would enqueue it, and its hand-written ground truth."""
+    expected = json.loads((FORMATS / f"{name}.expected.json").read_text(encoding="utf-8"))
+    options = dict(expected["options"])
+    if mapping_file := options.pop("json_mapping_file", None):
+        options["json_mapping"] = json.loads((FORMATS / mapping_file).read_text(encoding="utf-8"))
+    raw = RawDocument.from_bytes(
+        (FORMATS / expected["file"]).read_bytes(), blog_id=name, source=f"samples/formats/{expected['file']}",
+        fetched_at=datetime.fromisoformat(expected["fetched_at"]), options=ParseOptions(**options),
+    )
+    return raw, expected
+
+
+def check_against_expected(name: str) -> None:
+    raw, expected = load_sample(name)
+    doc = parse(raw)
+    assert doc.format == expected["format"]
+    assert doc.blog.model_dump(include={"title", "url", "standfirst"}) == expected["blog"]
+    if "warnings" in expected:
+        assert doc.warnings == expected["warnings"]
+    for fragment in expected.get("warnings_contain", []):
+        assert any(fragment in w for w in doc.warnings), (fragment, doc.warnings)
+    assert len(doc.posts) == len(expected["posts"])
+    for post, want in zip(doc.posts, expected["posts"]):
+        got = post.model_dump(mode="json")
+        for key, value in want.items():
+            if key == "body_starts":
+                assert post.body.startswith(value), (post.title, post.body[:80])
+            elif key == "body_paragraphs":
+                assert len(post.body.split("\n\n")) == value, (post.title, post.body)
+            else:
+                assert got[key] == value, (post.title, key, got[key], value)
+
+
+def html_doc(markup: str, **options) -> RawDocument:
+    return RawDocument.from_bytes(markup.encode(), blog_id="t", source="https://example.test/live",
+                                  fetched_at=FETCHED, options=ParseOptions(format="html", **options))
+
+
+@pytest.mark.parametrize("name", ["dockyard-fire-live", "river-festival-blocks", "council-vote-jsonld", "amtar-rtl"])
+def test_html_fixture_matches_ground_truth(name):
+    check_against_expected(name)
+
+
+def test_misleading_jsonld_loses_to_visible_blocks_and_is_logged():
+    raw, _ = load_sample("dockyard-fire-live")
+    with capture_logs() as logs:
+        doc = parse(raw)
+    [entry] = [e for e in logs if e["event"] == "jsonld_disagrees"]
+    assert entry["used"] == "visible_blocks"
+    assert (entry["titles_differ"], entry["times_differ"], entry["bodies_truncated"]) == (4, 3, 4)
+    assert entry["document_id"] == raw.document_id
+    assert {p.title for p in doc.posts}.isdisjoint({doc.blog.title})
+
+
+def test_misleading_jsonld_does_not_lend_its_author_to_visible_posts():
+    raw, _ = load_sample("dockyard-fire-live")
+    assert "Southern Coast Herald" not in {p.author for p in parse(raw).posts}
+
+
+def test_agreeing_jsonld_fills_author_and_edit_time_without_warning():
+    raw, _ = load_sample("council-vote-jsonld")
+    with capture_logs() as logs:
+        doc = parse(raw)
+    assert not [e for e in logs if e["event"] == "jsonld_disagrees"]
+    assert doc.posts[0].author == "Renée Halvorsen"
+    assert doc.posts[0].updated_at == datetime(2025, 11, 19, 3, 2, tzinfo=timezone.utc)
+
+
+def test_scripts_styles_handlers_and_captions_never_reach_text():
+    raw, _ = load_sample("dockyard-fire-live")
+    dumped = parse(raw).model_dump_json()
+    for leak in ("SCRIPT-LEAK", "STYLE-LEAK", "INLINE-SCRIPT-LEAK", "HANDLER-LEAK", "IMG-LEAK", "steal()",
+                 "Smoke rises over", "Jo Park"):
+        assert leak not in dumped
+
+
+def test_right_to_left_text_and_bidi_marks_are_kept():
+    raw, _ = load_sample("amtar-rtl")
+    body = parse(raw).posts[0].body
+    assert "الطريق رقم \u200fA7\u200f سيبقى" in body
+
+
+def test_jsonld_alone_is_used_when_the_page_shows_no_post_blocks():
+    markup = """<html><head><script type="application/ld+json">
+    {"@type": ["LiveBlogPosting"], "headline": "Quay works live", "liveBlogUpdate": {
+      "headline": "Crane arrives", "datePublished": "2025-05-02T08:15:00",
+      "articleBody": "<p>The crane arrived by barge.</p><p>Read more <a href='/crane'>here</a></p>",
+      "url": "https://example.test/live#u1", "author": {"name": "Ada Moss"}}}
+    </script></head><body><p>Loading…</p></body></html>"""
+    doc = parse(html_doc(markup, tz="Europe/Dublin"))
+    [post] = doc.posts
+    assert (post.title, post.source_id, post.author) == ("Crane arrives", "u1", "Ada Moss")
+    assert post.published_at == datetime(2025, 5, 2, 7, 15, tzinfo=timezone.utc)  # IST is UTC+1
+    assert post.body == "The crane arrived by barge."
+    assert [(r.text, r.url) for r in post.related_links] == [("Read more here", "https://example.test/crane")]
+    assert doc.blog.title == "Quay works live" and doc.warnings == []
+
+
+def test_page_header_with_h1_and_time_is_not_a_post():
+    markup = """<html><body><header><h1>Vote live</h1><time datetime="2025-01-01T09:00Z">9am</time></header>
+    <article><h2>Polls open</h2><time datetime="2025-01-01T10:00Z">10am</time><p>Queues formed early.</p></article>
+    </body></html>"""
+    [post] = parse(html_doc(markup)).posts
+    assert (post.title, post.body) == ("Polls open", "Queues formed early.")
+
+
+def test_javascript_links_are_not_related_links():
+    markup = """<html><body><div><h2>Update</h2><time datetime="2025-01-01T10:00Z">10:00</time>
+    <p><a href="javascript:alert(1)">Read more here</a></p><p>Real text.</p></div></body></html>"""
+    [post] = parse(html_doc(markup)).posts
+    assert [(r.text, r.url) for r in post.related_links] == [("Read more here", None)]
+    assert post.body == "Real text."
+    assert "javascript" not in post.model_dump_json()
+
+
+def test_prose_ending_in_here_is_body_when_it_carries_no_link():
+    markup = """<html><body><div><h2>Flood gauge</h2><time datetime="2025-01-01T10:00Z">10:00</time>
+    <p>The river is expected to peak here.</p></div></body></html>"""
+    [post] = parse(html_doc(markup)).posts
+    assert (post.body, post.related_links) == ("The river is expected to peak here.", [])
+
+
+def test_page_without_posts_is_rejected_with_what_was_expected():
+    with pytest.raises(InputRejected) as caught:
+        parse(html_doc("<html><body><h1>Nothing here</h1><p>Just prose.</p></body></html>"))
+    assert caught.value.reason == "no posts"
+    assert "LiveBlogPosting" in caught.value.expected
+
+
+def test_invalid_jsonld_block_is_a_warning_not_a_failure():
+    markup = """<html><head><script type="application/ld+json">{"@type": "LiveBlogPosting",</script></head>
+    <body><article><h2>Kick-off</h2><time datetime="2025-02-01T15:00:00Z">3pm</time><p>We are under way.</p></article></body></html>"""
+    doc = html.parse(html_doc(markup), markup)
+    assert [p.title for p in doc.posts] == ["Kick-off"]
+    assert doc.warnings == ["ignored a JSON-LD block that is not valid JSON"]

@@ -1,0 +1,170 @@
+"""JSON Feed 1.1 and the generic newsroom mapping."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from schemas.documents import ParseOptions, RawDocument
+from schemas.errors import InputRejected
+from workers.parsers import jsonfeed, parse
+
+FORMATS = Path(__file__).resolve().parents[2] / "samples" / "formats"
+FETCHED = datetime(2025, 6, 21, 20, 0, tzinfo=timezone.utc)
+
+
+def load_sample(name: str) -> tuple[RawDocument, dict]:
+    """The fixture as a producer would enqueue it, and its hand-written ground truth."""
+    expected = json.loads((FORMATS / f"{name}.expected.json").read_text(encoding="utf-8"))
+    options = dict(expected["options"])
+    if mapping_file := options.pop("json_mapping_file", None):
+        options["json_mapping"] = json.loads((FORMATS / mapping_file).read_text(encoding="utf-8"))
+    raw = RawDocument.from_bytes(
+        (FORMATS / expected["file"]).read_bytes(), blog_id=name, source=f"samples/formats/{expected['file']}",
+        fetched_at=datetime.fromisoformat(expected["fetched_at"]), options=ParseOptions(**options),
+    )
+    return raw, expected
+
+
+def check_against_expected(name: str) -> None:
+    raw, expected = load_sample(name)
+    doc = parse(raw)
+    assert doc.format == expected["format"]
+    assert doc.blog.model_dump(include={"title", "url", "standfirst"}) == expected["blog"]
+    if "warnings" in expected:
+        assert doc.warnings == expected["warnings"]
+    for fragment in expected.get("warnings_contain", []):
+        assert any(fragment in w for w in doc.warnings), (fragment, doc.warnings)
+    assert len(doc.posts) == len(expected["posts"])
+    for post, want in zip(doc.posts, expected["posts"]):
+        got = post.model_dump(mode="json")
+        for key, value in want.items():
+            if key == "body_starts":
+                assert post.body.startswith(value), (post.title, post.body[:80])
+            elif key == "body_paragraphs":
+                assert len(post.body.split("\n\n")) == value, (post.title, post.body)
+            else:
+                assert got[key] == value, (post.title, key, got[key], value)
+
+
+MAPPING = {"items": "data.posts", "id": "uuid", "title": "headline", "body": "content.text", "time": "published"}
+
+
+def json_doc(payload: object, mapping: dict | None = None, tz: str = "UTC") -> RawDocument:
+    return RawDocument.from_bytes(json.dumps(payload).encode(), blog_id="j", source="api.json", fetched_at=FETCHED,
+                                  options=ParseOptions(tz=tz, json_mapping=mapping))
+
+
+def rejection(payload: object, mapping: dict | None = None) -> InputRejected:
+    with pytest.raises(InputRejected) as caught:
+        parse(json_doc(payload, mapping))
+    return caught.value
+
+
+@pytest.mark.parametrize("name", ["marathon-jsonfeed", "newsroom-api"])
+def test_json_fixture_matches_ground_truth(name):
+    check_against_expected(name)
+
+
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2025-09-14T06:20:00+09:00", datetime(2025, 9, 13, 21, 20, tzinfo=timezone.utc)),
+        ("2025-09-14T06:20:00", datetime(2025, 9, 13, 21, 20, tzinfo=timezone.utc)),
+        (1757790000, datetime(2025, 9, 13, 19, 0, tzinfo=timezone.utc)),
+        ("1757790000", datetime(2025, 9, 13, 19, 0, tzinfo=timezone.utc)),
+        ([2025, 9, 14, 6, 20], datetime(2025, 9, 13, 21, 20, tzinfo=timezone.utc)),
+    ],
+)
+def test_mapped_time_notations_become_utc(value, utc):
+    payload = {"data": {"posts": [{"uuid": "x", "headline": "H", "published": value}]}}
+    [post] = parse(json_doc(payload, MAPPING, tz="Asia/Tokyo")).posts
+    assert post.published_at == utc
+
+
+def test_mapped_id_keeps_the_key_when_the_headline_changes():
+    first = {"data": {"posts": [{"uuid": "u-1", "headline": "Early title", "published": 1757790000}]}}
+    second = {"data": {"posts": [{"uuid": "u-1", "headline": "Corrected title", "published": 1757790000}]}}
+    assert parse(json_doc(first, MAPPING)).posts[0].post_id == parse(json_doc(second, MAPPING)).posts[0].post_id
+
+
+def test_missing_items_path_names_what_was_expected_and_found():
+    error = rejection({"data": {"stories": []}}, MAPPING)
+    assert error.reason == "json_mapping path not found"
+    assert error.expected == "a list at 'data.posts'"
+    assert "no 'posts' in data" in error.found and "stories" in error.found
+
+
+@pytest.mark.parametrize(
+    ("mapping", "found"),
+    [
+        ({"items": "data.posts", "title": "headline"}, "missing ['time']"),
+        ({"items": "data.posts", "time": "t", "title": "h", "colour": "c"}, "unknown keys ['colour']"),
+        ({"items": "data.posts", "time": 5, "title": "h"}, "non-string values for ['time']"),
+        ({"items": "data.posts", "time": "t"}, "neither 'title' nor 'body'"),
+    ],
+)
+def test_invalid_mapping_is_rejected_with_the_problem(mapping, found):
+    error = rejection({"data": {"posts": []}}, mapping)
+    assert error.reason == "invalid json_mapping"
+    assert found in error.found
+
+
+def test_list_of_numbers_is_rejected():
+    error = rejection([1, 2, 3])
+    assert error.reason == "unrecognised JSON"
+    assert error.found == "a list of 3 numbers"
+    assert "JSON Feed" in error.expected
+
+
+def test_list_of_numbers_under_a_mapping_is_rejected():
+    error = rejection([1, 2, 3], {"items": "", "time": "t", "title": "h"})
+    assert error.reason == "json_mapping items are not a list of objects"
+
+
+def test_deeply_nested_json_is_rejected():
+    body = "[" * 100_000 + "]" * 100_000
+    raw = RawDocument.from_bytes(body.encode(), blog_id="j", source="deep.json", fetched_at=FETCHED)
+    with pytest.raises(InputRejected) as caught:
+        parse(raw)
+    assert caught.value.reason == "JSON nested too deeply"
+
+
+def test_invalid_json_is_rejected():
+    raw = RawDocument.from_bytes(b'{"version": ', blog_id="j", source="bad.json", fetched_at=FETCHED)
+    assert pytest.raises(InputRejected, parse, raw).value.reason == "invalid JSON"
+
+
+def test_items_with_bad_times_are_skipped_and_all_bad_is_no_posts():
+    payload = {"data": {"posts": [{"uuid": "a", "headline": "A", "published": "not a time"},
+                                  {"uuid": "b", "headline": "B", "published": [2025, 13, 1, 0, 0]}]}}
+    error = rejection(payload, MAPPING)
+    assert error.reason == "no posts"
+    assert "invalid time at 'published'" in error.found
+
+
+def test_epoch_milliseconds_are_refused_rather_than_misread():
+    payload = {"data": {"posts": [{"uuid": "a", "headline": "A", "published": 1757790000000},
+                                  {"uuid": "b", "headline": "B", "published": 1757790000}]}}
+    doc = parse(json_doc(payload, MAPPING))
+    assert [p.title for p in doc.posts] == ["B"]
+    assert "milliseconds" in doc.warnings[0]
+
+
+def test_json_feed_without_items_list_is_no_posts():
+    error = rejection({"version": "https://jsonfeed.org/version/1.1", "title": "Empty"})
+    assert error.reason == "no posts"
+
+
+def test_html_body_in_mapping_is_read_as_html():
+    mapping = {**MAPPING, "body_format": "html"}
+    payload = {"data": {"posts": [{"uuid": "a", "headline": "A", "published": 1757790000,
+                                   "content": {"text": "<p>One</p><script>x()</script><p>Two</p>"}}]}}
+    assert parse(json_doc(payload, mapping)).posts[0].body == "One\n\nTwo"
+
+
+def test_lookup_follows_list_indexes():
+    assert jsonfeed.lookup({"a": [{"b": "c"}]}, "a.0.b") == "c"

@@ -1,0 +1,279 @@
+"""Entities: PERSON, ORG, GPE, LOC, NORP and EVENT mentions with character offsets.
+
+Offsets index into ``title + "\\n\\n" + body``, like every offset the enrichers produce.
+
+A post is read in two passes, both linear in its length:
+
+1. **Scan.** One regex finds runs of capitalised words (joined by name particles such as
+   "of", "von der", "de"). Each run is cut left to right into the longest spelling the
+   gazetteer knows (people, organisations, events, places, demonyms). Words it does not
+   know become a PERSON when they follow a curated given name ("Artem Ryabchuk") or an
+   ORG when they end in an institution word ("… Machine-Building Ministry"); a lone
+   unknown word is kept aside for pass 2.
+2. **Resolve.** A lone word is a surname when a full name with that surname appears in the
+   same post (nearest earlier mention first) or elsewhere in the document
+   (:class:`~workers.enrichers.context.DocumentContext`), or when an honorific precedes it
+   ("Mr Kirby"). Otherwise it may be a misspelling of a known name (see
+   :mod:`workers.enrichers.names`), else it is dropped. Names with several place readings
+   (Georgia) are settled last, from the places around them.
+
+The entity ``id`` is ``label-prefix:slug`` of the canonical name (``person:john-kirby``,
+``org:nato``, ``event:world-cup``); countries use their ISO code (``gpe:ua``), cities and US
+states their country's (``gpe:ua-kyiv``, ``gpe:us-ga``), nationalities their country's
+(``norp:ru``). Ids depend only on the curated data, so they are stable across posts and runs.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import TYPE_CHECKING
+
+from schemas.events import Entity
+from workers.enrichers import names
+from workers.enrichers.gazetteer import first_names
+from workers.enrichers.names import Hit, person_hit
+from workers.enrichers.places import disambiguate
+from workers.enrichers.text import fold, sentence_span, slug
+
+if TYPE_CHECKING:
+    from workers.enrichers.context import DocumentContext
+
+NAME = "entities"
+VERSION = "1"
+MAX_NGRAM = 6
+
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0400-\u042f"
+_ABBREV = r"(?:Mr|Mrs|Ms|Dr|St|Gen|Lt|Col|Sgt|Adm|Sen|Rep|Gov|Prof|Capt|Maj|Sra|Sr|Mme|M)\."
+_TOKEN = rf"(?:{_ABBREV}|(?:[A-Z]\.){{2,}}|(?:al|el|bin|ibn)-[{_UPPER}][\w'’\-]*|[{_UPPER}][\w'’\-+]*)"
+_PARTICLE = r"(?:of|the|for|de|del|della|da|do|dos|du|des|la|le|van|von|der|den|al|bin|ibn)"
+_GAP = r"[ \t\u00a0]+"
+TOKEN_RE = re.compile(_TOKEN)
+RUN_RE = re.compile(rf"{_TOKEN}(?:{_GAP}(?:{_PARTICLE}{_GAP}){{0,2}}{_TOKEN})*")
+NAME_GAP_RE = re.compile(r"[ \t\u00a0]+(?:(?:de|del|da|dos|van|von|der|den|al|bin|ibn|le|la)[ \t\u00a0]+){0,2}")
+
+# Capitalised only because they start a sentence or a headline; never the start of a name.
+STOPWORDS = frozenset(fold(w) for w in """
+the a an in on at but and or if as it its this that these those he she they we i you his her their our my
+your after before while when where what why how who which despite according over under more most some many
+all both each every no not yet so also meanwhile however today yesterday tonight live watch read breaking
+update updates key points there here then now new former top senior icymi analysis explainer
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december el la los las un una en por para con segun sin tras ante le les une des
+du au aux selon dans pour par sur mais apres der die das ein eine im am zum zur nach laut bei mit und vor
+""".split())
+HONORIFICS = frozenset(fold(w) for w in "mr mr. mrs mrs. ms ms. dr dr. sir dame lord lady m. mme herr frau monsieur madame señor señora sr. sra. don doña".split())
+ROLE_TITLES = frozenset(fold(w) for w in """president presidente président präsident chancellor kanzler kanzlerin bundeskanzler
+prime minister ministra ministre secretary general gen. senator sen. rep. governor gov. king queen prince princess
+pope sheikh ayatollah mayor judge justice commissioner ambassador envoy spokesman spokeswoman colonel col. admiral
+adm. captain capt. premier foreign defence defense interior deputy vice chief first""".split())
+ORG_HEADS = frozenset(fold(w) for w in """ministry ministerio ministère ministerium council consejo conseil agency agencia
+agence centre center party partido parti partei bank banco banque company corporation corp inc ltd group grupo
+groupe university universidad université universität committee comité commission comisión department
+departamento office service servicio authority autoridad fund fondo fonds organisation organization
+organización association institute instituto institut union guard guardia army ejército armée navy forces force
+police policía polizei court tribunal parliament parlamento parlement assembly asamblea assemblée club""".split())
+FACILITY_WORDS = frozenset(fold(w) for w in "base airport station plant factory bridge square street stadium port".split())
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A span found by the scan; ``hit`` is None while a lone word awaits pass 2."""
+
+    start: int
+    end: int
+    hit: Hit | None
+    title: str | None = None  # "honorific" or "role" when a title word precedes a lone word
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Token spans of a run with possessives and trailing hyphens trimmed ("Russia’s" → "Russia")."""
+    spans = []
+    for m in TOKEN_RE.finditer(text, start, end):
+        s, e = m.span()
+        word = text[s:e]
+        if word.endswith(("'s", "’s")):
+            e -= 2
+        while e > s and text[e - 1] in "'’-":
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def _longest_known(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int, Hit] | None:
+    for j in range(min(len(toks), i + MAX_NGRAM), i, -1):
+        hit = names.lookup(text[toks[i][0]:toks[j - 1][1]])
+        if hit is not None:
+            return j, hit
+    return None
+
+
+def _org_head_end(text: str, toks: list[tuple[int, int]], i: int) -> int | None:
+    """Index after the last institution word of the run when the run reads as an organisation name."""
+    end = None
+    for k in range(i + 1, len(toks)):
+        word = fold(text[toks[k][0]:toks[k][1]])
+        if word in FACILITY_WORDS:
+            return None
+        if word in ORG_HEADS:
+            end = k + 1
+    return end
+
+
+def _is_name_gap(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return NAME_GAP_RE.fullmatch(text, a[1], b[0]) is not None
+
+
+def _full_name(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int, Hit] | None:
+    """A given name followed by one or two unknown capitalised words is a person."""
+    if fold(text[toks[i][0]:toks[i][1]]) not in first_names():
+        return None
+    j = i + 1
+    while j < len(toks) and j < i + 3 and _is_name_gap(text, toks[j - 1], toks[j]):
+        word = text[toks[j][0]:toks[j][1]]
+        known = names.lookup(word)
+        if fold(word) in STOPWORDS or fold(word) in ROLE_TITLES or (known and known.label != "PERSON"):
+            break
+        j += 1
+    if j == i + 1:
+        return None
+    first, surname = text[toks[i][0]:toks[i][1]], text[toks[j - 1][0]:toks[j - 1][1]]
+    hit = names.person_by_full_name(first, surname) or person_hit(text[toks[i][0]:toks[j - 1][1]])
+    return j, hit
+
+
+def _title_of(text: str, toks: list[tuple[int, int]], i: int) -> str | None:
+    if i == 0:
+        return None
+    word = fold(text[toks[i - 1][0]:toks[i - 1][1]])
+    return "honorific" if word in HONORIFICS else "role" if word in ROLE_TITLES else None
+
+
+def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
+    found: list[Mention] = []
+    i = 0
+    while i < len(toks):
+        start = toks[i][0]
+        known = _longest_known(text, toks, i)
+        if known and known[0] == i + 1 and known[1].label != "PERSON":
+            person = _full_name(text, toks, i)  # "Artem Ryabchuk" is a man, not the city of Artem
+            known = person or known
+        if known:
+            j, hit = known
+            head = _org_head_end(text, toks, j - 1) if hit.label in ("NORP", "GPE") else None
+            if head and head > j:  # "Ukrainian Defence Ministry", "US Air Force": the institution, not the country
+                j, hit = head, None
+                surface = text[start:toks[j - 1][1]]
+                hit = Hit("ORG", surface, f"org:{slug(surface)}")
+            found.append(Mention(start, toks[j - 1][1], hit))
+            i = j
+            continue
+        word = fold(text[start:toks[i][1]])
+        if word in STOPWORDS or word in HONORIFICS or word in ROLE_TITLES:
+            i += 1
+            continue
+        person = _full_name(text, toks, i)
+        if person:
+            j, hit = person
+            found.append(Mention(start, toks[j - 1][1], hit))
+            i = j
+            continue
+        head = _org_head_end(text, toks, i)
+        if head:
+            surface = text[start:toks[head - 1][1]]
+            found.append(Mention(start, toks[head - 1][1], Hit("ORG", surface, f"org:{slug(surface)}")))
+            i = head
+            continue
+        found.append(Mention(start, toks[i][1], None, _title_of(text, toks, i)))
+        i += 1
+    return found
+
+
+def _lowercase_demonyms(text: str, lang: str | None) -> list[Mention]:
+    if not lang or lang == "en":
+        return []
+    table = names.lowercase_demonyms()
+    return [Mention(m.start(), m.end(), table[m.group()]) for m in _lowercase_demonym_re().finditer(text)]
+
+
+@cache
+def _lowercase_demonym_re() -> re.Pattern[str]:
+    forms = sorted(names.lowercase_demonyms(), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)")
+
+
+def scan(text: str, lang: str | None = None) -> list[Mention]:
+    """Pass 1: every capitalised run cut into known spellings, person/org guesses and lone words."""
+    mentions: list[Mention] = []
+    for run in RUN_RE.finditer(text):
+        mentions.extend(_scan_run(text, _tokens(text, run.start(), run.end())))
+    extra = _lowercase_demonyms(text, lang)
+    if extra:
+        taken = {(m.start, m.end) for m in mentions}
+        mentions.extend(m for m in extra if (m.start, m.end) not in taken)
+        mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+def full_names(text: str, mentions: list[Mention]) -> dict[str, list[tuple[int, str]]]:
+    """Folded surname → [(offset, canonical)] for every multi-word PERSON mention of the post."""
+    table: dict[str, list[tuple[int, str]]] = {}
+    for m in mentions:
+        if m.hit is None or m.hit.label != "PERSON":
+            continue
+        surface = text[m.start:m.end]
+        if " " not in surface and " " not in m.hit.canonical:
+            continue
+        for key in {fold(m.hit.canonical.split()[-1]), fold(surface.split()[-1])}:
+            table.setdefault(key, []).append((m.start, m.hit.canonical))
+    return table
+
+
+def _nearest(candidates: list[tuple[int, str]], offset: int) -> str:
+    i = bisect_left(candidates, (offset, ""))
+    return candidates[i - 1][1] if i > 0 else candidates[0][1]
+
+
+def _resolve(text: str, m: Mention, local: dict, context: DocumentContext | None) -> Hit | None:
+    surface = text[m.start:m.end]
+    key = fold(surface)
+    if key in local:
+        return person_hit(_nearest(local[key], m.start))
+    in_document = context.person_for(key) if context is not None else None
+    if in_document:
+        return person_hit(in_document)
+    if m.title == "honorific":
+        return names.curated_by_surname(surface) or person_hit(surface)
+    if m.title == "role":
+        return names.curated_by_surname(surface)
+    return names.fuzzy(surface)
+
+
+def _settle_places(text: str, mentions: list[Mention]) -> list[Mention]:
+    ids = [m.hit.entity_id for m in mentions if m.hit]
+    settled = []
+    for m in mentions:
+        if m.hit and len(m.hit.readings) > 1:
+            lo, hi = sentence_span(text, m.start, m.end)
+            near = [o.hit.entity_id for o in mentions if o.hit and lo <= o.start < hi and o is not m]
+            r = disambiguate(m.hit.readings, near, ids)
+            m = replace(m, hit=Hit(r.label, r.canonical, r.entity_id, m.hit.readings))
+        settled.append(m)
+    return settled
+
+
+def extract_entities(text: str, context: DocumentContext | None = None, lang: str | None = None) -> list[Entity]:
+    mentions = scan(text, lang)
+    local = full_names(text, mentions)
+    for table in local.values():
+        table.sort()
+    resolved = [m if m.hit else replace(m, hit=_resolve(text, m, local, context)) for m in mentions]
+    resolved = _settle_places(text, [m for m in resolved if m.hit is not None])
+    return [
+        Entity.model_construct(text=text[m.start:m.end], label=m.hit.label, canonical=m.hit.canonical,
+                               id=m.hit.entity_id, start=m.start, end=m.end)
+        for m in resolved
+    ]

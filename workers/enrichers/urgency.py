@@ -1,0 +1,65 @@
+"""Urgency in [0, 1]: how much a post asks to be read now.
+
+A transparent sum, clamped to 1 and rounded to 3 decimals:
+
+* BREAKING (0.35): breaking-news language ("breaking", "just in", "última hora",
+  "dernière minute", "Eilmeldung"), counted twice as much when it is in the title (capped);
+* casualties: 0.15 + 0.05·log10(n) for the largest casualty count n, at most 0.3;
+* WARNING (0.2): official warnings and emergency steps ("warns", "evacuate", "imminent",
+  "state of emergency", "alerta", "évacuation"), +0.05 for each further distinct cue, at most 0.3;
+* recency: RECENT_BONUS (0.15) when the post was observed within FRESH_S of its publication,
+  falling linearly to 0 at STALE_S; nothing when either time is unknown.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+from schemas.events import Quantity
+
+NAME = "urgency"
+VERSION = "1"
+BREAKING = 0.35
+WARNING = 0.2
+RECENT_BONUS = 0.15
+FRESH_S = 15 * 60
+STALE_S = 6 * 3600
+
+BREAKING_RE = re.compile(
+    r"\b(?:breaking|just in|urgent|flash|developing story|última hora|urgente|dernière minute|alerte info|eilmeldung)\b",
+    re.IGNORECASE,
+)
+WARNING_RE = re.compile(
+    r"\b(?:warn(?:s|ed|ing)?|evacuat\w*|imminent|state of emergency|emergency|air raid|sirens?|red alert|"
+    r"take shelter|shelter in place|alert|advierte|alerta|evacuaci\w+|emergencia|avertit|alerte|évacu\w+|"
+    r"urgence|warnt|Warnung|Evakuierung|Notstand)\b",
+    re.IGNORECASE,
+)
+
+
+def _recency(published_at: datetime | None, observed_at: datetime | None) -> float:
+    if published_at is None or observed_at is None:
+        return 0.0
+    try:
+        age_s = max(0.0, (observed_at - published_at).total_seconds())
+    except TypeError:  # one aware, one naive: no honest answer
+        return 0.0
+    if age_s <= FRESH_S:
+        return RECENT_BONUS
+    return RECENT_BONUS * max(0.0, 1 - (age_s - FRESH_S) / (STALE_S - FRESH_S))
+
+
+def _casualties(quantities: list[Quantity]) -> float:
+    counts = [q.value for q in quantities if q.kind == "casualties" and q.value and q.value >= 1]
+    return min(0.3, 0.15 + 0.05 * math.log10(max(counts))) if counts else 0.0
+
+
+def score(title: str, text: str, quantities: list[Quantity], published_at: datetime | None = None,
+          observed_at: datetime | None = None) -> float:
+    breaking = BREAKING * (2 if BREAKING_RE.search(title) else 1) if BREAKING_RE.search(text) else 0.0
+    cues = {m.group().casefold() for m in WARNING_RE.finditer(text)}
+    warning = min(0.3, WARNING + 0.05 * (len(cues) - 1)) if cues else 0.0
+    total = min(breaking, 0.5) + _casualties(quantities) + warning + _recency(published_at, observed_at)
+    return round(min(1.0, total), 3)

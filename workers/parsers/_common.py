@@ -1,0 +1,356 @@
+"""Helpers shared by the structured-format parsers (HTML, feeds, JSON).
+
+Every structured format ends the same way: some text that may carry mojibake,
+a time in some notation, a body given as HTML or plain text, and a list of
+posts that needs stable keys and chronological positions. Doing those four
+things in one place keeps the formats consistent with each other and with the
+text parser (same body shape, same position rule, same post keys).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from numbers import Real
+from urllib.parse import urljoin, urlsplit
+
+import ftfy
+from dateutil import parser as dateparser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from schemas.documents import RawDocument
+from schemas.errors import InputRejected
+from schemas.posts import ParsedPost, RelatedLink
+from workers.identity import normalized_title, post_key
+from workers.normalize import clean_text, is_credit, is_link_intro
+
+# Conservative on purpose: fix encoding mix-ups (which are unambiguous once ftfy's
+# heuristics fire) but leave typography and entities exactly as the author wrote them.
+_FIXER = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    unescape_html=False,
+    normalization="NFC",
+    explain=False,
+)
+EPOCH_MAX_S = 32_503_680_000  # year 3000: larger numbers are milliseconds or garbage
+MAX_HTML_DEPTH = 200
+
+
+def repair_text(text: str) -> str:
+    """Mojibake repaired (``â€”`` -> ``—``) when ftfy is sure, then Unicode NFC.
+
+    Bidirectional marks and right-to-left text pass through untouched.
+    """
+    return unicodedata.normalize("NFC", ftfy.fix_text(text, _FIXER))
+
+
+def tidy(text: str | None) -> str:
+    """One line of display text (title, author, paragraph): repaired, spaces collapsed."""
+    if not text:
+        return ""
+    return " ".join(clean_text(repair_text(text)).split())
+
+
+# --------------------------------------------------------------------------- time
+
+
+def to_utc(value: object, tz: tzinfo, *, what: str = "time") -> datetime:
+    """A UTC-aware datetime from the notations feeds and APIs use.
+
+    Accepts ISO 8601 / RFC 3339 strings, RFC 822 strings (RSS), epoch seconds
+    (int, float or a numeric string), ``[Y, M, D, h, m(, s)]`` lists and datetimes.
+    Times with an offset are converted; naive ones are read in ``tz`` (the blog's zone).
+    """
+    try:
+        moment = _to_datetime(value)
+        if moment is None:
+            raise ValueError("unrecognised notation")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise InputRejected(
+            f"invalid {what}",
+            expected="an ISO 8601 or RFC 822 string, epoch seconds, or a [Y, M, D, h, m] list",
+            found=f"{value!r:.80} ({exc})",
+        ) from exc
+
+
+def _to_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Real):
+        return _from_epoch(float(value))
+    if isinstance(value, list | tuple):
+        return _from_parts(value)
+    if isinstance(value, str):
+        return _from_string(value.strip())
+    return None
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if not 0 <= seconds <= EPOCH_MAX_S:
+        raise ValueError("epoch seconds out of range (milliseconds are not accepted)")
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _from_parts(parts: list | tuple) -> datetime:
+    if not 3 <= len(parts) <= 6 or not all(isinstance(p, int) and not isinstance(p, bool) for p in parts):
+        raise ValueError("expected 3 to 6 integers [Y, M, D, h, m, s]")
+    return datetime(*parts)
+
+
+def _from_string(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return _from_epoch(float(text)) if text.lstrip("-").replace(".", "", 1).isdigit() else dateparser.isoparse(text)
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+@dataclass
+class Extracted:
+    """A post body as the formats give it: prose paragraphs and "read more" links."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    related: list[RelatedLink] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+SKIP_TAGS = frozenset(
+    "script style noscript template svg math iframe object embed figure figcaption picture video audio "
+    "canvas img button form input select textarea nav head title meta link base aside".split()
+)
+INLINE_TAGS = frozenset(
+    "a abbr b bdi bdo cite code data dfn em i kbd mark q s samp small span strong sub sup time u var wbr "
+    "del ins font label".split()
+)
+SKIP_CLASSES = frozenset({"caption", "credit", "image-credit", "photo-credit", "visually-hidden", "sr-only"})
+
+
+def is_hidden(node: LexborNode) -> bool:
+    """Elements a reader never sees as prose: markup for pictures, scripts, hidden helpers."""
+    if node.tag in SKIP_TAGS:
+        return True
+    attrs = node.attributes
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    return bool(SKIP_CLASSES.intersection((attrs.get("class") or "").lower().split()))
+
+
+class _Paragraphs:
+    """Walks an element tree into paragraphs; block elements and <br> end a paragraph."""
+
+    def __init__(self, base_url: str | None, exclude: set[int]) -> None:
+        self.base_url = base_url
+        self.exclude = exclude
+        self.out = Extracted()
+        self.buffer: list[str] = []
+        self.links: list[str] = []
+        self.link_text: list[str] = []
+
+    def walk(self, node: LexborNode, depth: int = 0) -> None:
+        for child in node.iter(include_text=True):
+            if child.tag == "-text":
+                self.buffer.append(child.text(deep=False) or "")
+            elif child.tag == "br":
+                self.flush()
+            elif child.is_element_node and child.mem_id not in self.exclude and not is_hidden(child):
+                self._element(child, depth)
+
+    def _element(self, node: LexborNode, depth: int) -> None:
+        if depth >= MAX_HTML_DEPTH:  # pathological nesting: keep the words, stop descending
+            self.buffer.append(" " + (node.text(deep=True) or "") + " ")
+            return
+        inline = node.tag in INLINE_TAGS
+        if not inline:
+            self.flush()
+        if node.tag == "a":
+            self._anchor(node)
+        self.walk(node, depth + 1)
+        if not inline:
+            self.flush()
+
+    def _anchor(self, node: LexborNode) -> None:
+        self.link_text.append(tidy(node.text(deep=True)))
+        if url := http_url(node.attributes.get("href"), self.base_url):
+            self.links.append(url)
+
+    def flush(self) -> None:
+        line = tidy("".join(self.buffer))
+        links, anchors = self.links, self.link_text
+        self.buffer, self.links, self.link_text = [], [], []
+        if not any(ch.isalnum() for ch in line) or is_credit(line):
+            return  # separators left behind by the post's frame ("·", "|"), picture credits
+        url = links[0] if links else None
+        # In HTML a pointer to another article carries a link; prose that merely ends in "here." does not.
+        if (url and line in anchors) or (anchors and is_link_intro(line)):
+            self.out.related.append(RelatedLink(text=line, url=url))
+        else:
+            self.out.paragraphs.append(line)
+
+
+def html_to_paragraphs(node: LexborNode, *, base_url: str | None = None, exclude: set[int] | None = None) -> Extracted:
+    """The prose of an element: paragraphs in order, related links apart, no scripts or captions.
+
+    ``exclude`` holds ``mem_id``s of descendants that are not body (the post's own
+    heading, time and byline).
+    """
+    walker = _Paragraphs(base_url, exclude or set())
+    walker.walk(node)
+    walker.flush()
+    return walker.out
+
+
+def html_fragment_to_paragraphs(markup: str, *, base_url: str | None = None) -> Extracted:
+    """Same as :func:`html_to_paragraphs` for an HTML string (feed content, JSON ``content_html``)."""
+    tree = LexborHTMLParser(markup)
+    root = tree.body or tree.root
+    return html_to_paragraphs(root, base_url=base_url) if root is not None else Extracted()
+
+
+def html_to_text(markup: str) -> str:
+    """One line of text from an HTML snippet (a feed title given as HTML)."""
+    return " ".join(html_fragment_to_paragraphs(markup).paragraphs)
+
+
+def text_to_paragraphs(text: str) -> Extracted:
+    """A plain-text body: one paragraph per non-blank line; credits dropped and "Read more
+    here"-style lines kept apart, with the same rules as the text parser."""
+    out = Extracted()
+    for line in clean_text(repair_text(text)).split("\n"):
+        line = " ".join(line.split())
+        if not any(ch.isalnum() for ch in line) or is_credit(line):
+            continue
+        if is_link_intro(line):
+            out.related.append(RelatedLink(text=line))
+        else:
+            out.paragraphs.append(line)
+    return out
+
+
+def looks_like_html(text: str) -> bool:
+    """Bodies from APIs are sometimes HTML without saying so; a parser tells us, not a regex."""
+    if "<" not in text or ">" not in text:
+        return False
+    tree = LexborHTMLParser(text)
+    body = tree.body
+    return body is not None and body.css_first("*") is not None
+
+
+def http_url(href: str | None, base: str | None) -> str | None:
+    """An absolute http(s) URL, or None (``javascript:``, ``mailto:`` and junk are not links)."""
+    if not href or not href.strip():
+        return None
+    try:
+        url = urljoin(base or "", href.strip())
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def author_name(value: object) -> str | None:
+    """An author from the shapes formats use: a string, {"name": ...}, or a list of those."""
+    if isinstance(value, str):
+        return tidy(value).removeprefix("By ").removeprefix("by ").strip() or None
+    if isinstance(value, dict):
+        return author_name(value.get("name"))
+    if isinstance(value, list):
+        names = [n for n in (author_name(v) for v in value[:10]) if n]
+        return ", ".join(dict.fromkeys(names)) or None
+    return None
+
+
+def source_url(raw: RawDocument) -> str | None:
+    return raw.source if raw.source.startswith(("http://", "https://")) else None
+
+
+# --------------------------------------------------------------------------- posts
+
+
+@dataclass
+class Draft:
+    """A post as a format parser read it, before keys and positions are assigned."""
+
+    title: str
+    body: Extracted
+    published_at: datetime
+    author: str | None = None
+    updated_at: datetime | None = None
+    url: str | None = None
+    source_id: str | None = None
+
+
+def assemble(raw: RawDocument, drafts: list[Draft], *, expected: str) -> tuple[list[ParsedPost], list[str]]:
+    """Posts with keys and positions, in page order, plus warnings for what was dropped.
+
+    Position 0 is the oldest post (ties: the one lower on the page is older), as in
+    the text parser. A source id seen twice keeps its first post only, because two
+    posts may not share a key.
+    """
+    warnings: list[str] = []
+    kept: list[Draft] = []
+    seen_ids: set[str] = set()
+    for draft in drafts:
+        if not draft.title and not draft.body.paragraphs:
+            warnings.append(f"skipped a post at {draft.published_at.isoformat()} with neither title nor body")
+        elif draft.source_id and draft.source_id in seen_ids:
+            warnings.append(f"skipped a second post with source id {draft.source_id!r}")
+        else:
+            seen_ids.add(draft.source_id or "")
+            kept.append(draft)
+    if not kept:
+        found = f"{len(drafts)} candidate posts, none with a title or a body" if drafts else "nothing shaped like a post"
+        raise InputRejected("no posts", expected=expected, found=found)
+    order = sorted(range(len(kept)), key=lambda k: (kept[k].published_at, -k))
+    rank = {index: position for position, index in enumerate(order)}
+    return [_post(raw, draft, rank[k], occurrence) for k, draft, occurrence in _occurrences(kept)], warnings
+
+
+def _occurrences(drafts: list[Draft]):
+    """Number the posts that would share a title-based key (same stamp, same title)."""
+    seen: Counter[tuple] = Counter()
+    for k, draft in enumerate(drafts):
+        identity = (draft.published_at, normalized_title(draft.title))
+        yield k, draft, seen[identity]
+        seen[identity] += 1
+
+
+def _post(raw: RawDocument, draft: Draft, position: int, occurrence: int) -> ParsedPost:
+    updated = draft.updated_at if draft.updated_at and draft.updated_at > draft.published_at else None
+    return ParsedPost(
+        blog_id=raw.blog_id,
+        post_id=post_key(
+            raw.blog_id, source_id=draft.source_id, published_at=draft.published_at,
+            title=draft.title, occurrence=occurrence,
+        ),
+        position=position,
+        title=draft.title,
+        body=draft.body.text,
+        author=draft.author or None,
+        published_at=draft.published_at,
+        updated_at=updated,
+        url=draft.url,
+        source_id=draft.source_id or None,
+        related_links=draft.body.related,
+    )

@@ -1,0 +1,376 @@
+"""HTML live pages: schema.org ``LiveBlogPosting`` JSON-LD and visible post blocks.
+
+A live page says what its posts are twice: in JSON-LD for search engines
+(``liveBlogUpdate[]``) and in the markup readers see (repeated blocks, each
+with a ``<time>`` and a heading). Publishers' JSON-LD is often generated
+carelessly - every update carrying the page headline and publish time, bodies
+cut at a fixed length - so when both are present and disagree, the visible
+blocks win and the document carries a warning (and a ``jsonld_disagrees`` log
+line) saying what disagreed. JSON-LD alone is used when the page shows no post
+blocks. Text always comes from an HTML parser; script and style content and
+attributes never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import structlog
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from schemas.documents import RawDocument
+from schemas.errors import InputRejected
+from schemas.posts import BlogMeta, ParsedDocument
+from workers import stamps
+from workers.identity import normalized_title
+from workers.normalize import fingerprint_text
+from workers.parsers._common import (
+    Draft, assemble, author_name, html_fragment_to_paragraphs, html_to_paragraphs, http_url, is_hidden,
+    looks_like_html, source_url, text_to_paragraphs, tidy, to_utc,
+)
+
+log = structlog.get_logger(__name__)
+
+HEADINGS = "h1, h2, h3, h4, h5, h6"
+BYLINE = '[rel~="author"], [itemprop="author"], .author, .byline'
+EXPECTED = "schema.org LiveBlogPosting JSON-LD, or repeated post blocks each with a <time> element and a heading"
+SAME_TIME = timedelta(minutes=1)
+MAX_JSONLD_NODES = 10_000
+MAX_JSONLD_DEPTH = 32
+MAX_CLIMB = 24  # a post's <time> sits a few levels below its block; deeper is markup soup
+
+
+@dataclass
+class Block:
+    """One visible post block and the elements that are its frame, not its body."""
+
+    node: LexborNode
+    heading: LexborNode
+    times: list[LexborNode]
+    dom_id: str | None
+
+
+def parse(raw: RawDocument, body: str) -> ParsedDocument:
+    tree = LexborHTMLParser(body)
+    if tree.body is None:
+        raise InputRejected("not an HTML page", expected="an HTML document with a <body>", found="no body element")
+    posting, warnings = _live_posting(tree)
+    base = _canonical(tree, posting) or source_url(raw)
+    ld_drafts = _ld_drafts(posting, raw, base, warnings) if posting else []
+    visible = _visible_drafts(_post_blocks(tree), raw, base, warnings)
+    drafts = _reconcile(visible, ld_drafts, raw, warnings)
+    posts, dropped = assemble(raw, drafts, expected=EXPECTED)
+    return ParsedDocument(format="html", blog=_blog_meta(raw, tree, posting, base), posts=posts,
+                          warnings=warnings + dropped)
+
+
+# --------------------------------------------------------------------------- JSON-LD
+
+
+def _live_posting(tree: LexborHTMLParser) -> tuple[dict | None, list[str]]:
+    """The first LiveBlogPosting object in the page's JSON-LD blocks (in @graph or nested)."""
+    warnings = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text(deep=True) or "")
+        except (ValueError, RecursionError):
+            warnings.append("ignored a JSON-LD block that is not valid JSON")
+            continue
+        found = _find_type(data, "LiveBlogPosting")
+        if found is not None:
+            return found, warnings
+    return None, warnings
+
+
+def _find_type(data: object, wanted: str) -> dict | None:
+    """Breadth-first search of a JSON-LD value for an object of @type ``wanted`` (bounded)."""
+    queue = [(data, 0)]
+    for index in range(MAX_JSONLD_NODES):
+        if index >= len(queue):
+            break
+        value, depth = queue[index]
+        if isinstance(value, dict):
+            kind = value.get("@type")
+            if kind == wanted or (isinstance(kind, list) and wanted in kind):
+                return value
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth < MAX_JSONLD_DEPTH:
+            queue.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _ld_drafts(posting: dict, raw: RawDocument, base: str | None, warnings: list[str]) -> list[Draft]:
+    updates = posting.get("liveBlogUpdate")
+    updates = [updates] if isinstance(updates, dict) else updates if isinstance(updates, list) else []
+    drafts = []
+    for update in updates:
+        if not isinstance(update, dict):
+            continue
+        try:
+            drafts.append(_ld_draft(update, raw, base))
+        except InputRejected as exc:
+            warnings.append(f"skipped a JSON-LD update: {exc}")
+    return drafts
+
+
+def _ld_draft(update: dict, raw: RawDocument, base: str | None) -> Draft:
+    tz = stamps.zone(raw.options.tz)
+    modified = update.get("dateModified")
+    body = update.get("articleBody")
+    body = body if isinstance(body, str) else ""
+    link = _ld_link(update)
+    return Draft(
+        title=tidy(update.get("headline") if isinstance(update.get("headline"), str) else ""),
+        body=html_fragment_to_paragraphs(body, base_url=base) if looks_like_html(body) else text_to_paragraphs(body),
+        published_at=to_utc(update.get("datePublished"), tz, what="datePublished"),
+        updated_at=to_utc(modified, tz, what="dateModified") if modified else None,
+        author=author_name(update.get("author")),
+        url=http_url(link, base),
+        source_id=_fragment_or_whole(link),
+    )
+
+
+def _ld_link(update: dict) -> str | None:
+    for key in ("url", "@id"):
+        value = update.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _fragment_or_whole(link: str | None) -> str | None:
+    """``https://site/live#post-12`` -> ``post-12``: the same id the visible block carries."""
+    if not link:
+        return None
+    try:
+        fragment = urlsplit(link).fragment
+    except ValueError:
+        fragment = ""
+    return fragment or link
+
+
+# --------------------------------------------------------------------------- visible blocks
+
+
+def _post_blocks(tree: LexborHTMLParser) -> list[Block]:
+    """Repeated blocks holding a <time> and one heading; the most common shape wins.
+
+    The page's own header (an <h1> and the publication time) is a candidate too;
+    choosing the shape shared by most candidates leaves it out.
+    """
+    candidates: dict[int, LexborNode] = {}
+    for time in tree.body.css("time"):
+        block = _block_around(time)
+        if block is not None and not is_hidden(block):
+            candidates.setdefault(block.mem_id, block)
+    groups: dict[tuple[str, str], list[LexborNode]] = {}
+    for node in candidates.values():
+        groups.setdefault((node.tag, node.css_first(HEADINGS).tag), []).append(node)
+    if not groups:
+        return []
+    best = max(groups, key=lambda sig: (len(groups[sig]), sig[1] != "h1"))
+    return [_block(node) for node in groups[best]]
+
+
+def _block_around(time: LexborNode) -> LexborNode | None:
+    """The largest ancestor of a <time> that holds exactly one heading of its rank or above."""
+    node, block, level = time.parent, None, None
+    for _ in range(MAX_CLIMB):
+        if node is None or node.tag in ("body", "html"):
+            break
+        heads = node.css(HEADINGS)
+        if heads:
+            level = level or int(heads[0].tag[1])
+            if sum(1 for h in heads if int(h.tag[1]) <= level) > 1:
+                break
+            block = node
+        node = node.parent
+    return block
+
+
+def _block(node: LexborNode) -> Block:
+    attrs = node.attributes
+    dom_id = attrs.get("id") or attrs.get("data-post-id") or attrs.get("data-id")
+    return Block(node=node, heading=node.css_first(HEADINGS), times=node.css("time"), dom_id=dom_id or None)
+
+
+def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, warnings: list[str]) -> list[Draft]:
+    published = _published_times(blocks, raw)
+    drafts = []
+    for block, when in zip(blocks, published):
+        if when is None:
+            warnings.append(f"skipped a post block whose time is unreadable: {tidy(block.heading.text())!r:.80}")
+        else:
+            drafts.append(_block_draft(block, when, raw, base))
+    return drafts
+
+
+def _block_draft(block: Block, published: datetime, raw: RawDocument, base: str | None) -> Draft:
+    byline = block.node.css_first(BYLINE)
+    updated = _updated_time(block)
+    frame = {block.heading.mem_id, block.times[0].mem_id}
+    frame |= {n.mem_id for n in (byline, updated) if n is not None}
+    return Draft(
+        title=tidy(block.heading.text(deep=True)),
+        body=html_to_paragraphs(block.node, base_url=base, exclude=frame),
+        published_at=published,
+        updated_at=_attr_time(updated, raw) if updated is not None else None,
+        author=author_name(byline.text(deep=True)) if byline is not None else None,
+        url=f"{base.split('#')[0]}#{block.dom_id}" if base and block.dom_id else None,
+        source_id=block.dom_id,
+    )
+
+
+def _updated_time(block: Block) -> LexborNode | None:
+    """A second <time> marked as the edit time (class or itemprop naming updated/modified)."""
+    for node in block.times[1:]:
+        marks = " ".join((node.attributes.get(a) or "") for a in ("class", "itemprop")).lower()
+        if "updated" in marks or "modified" in marks:
+            return node
+    return None
+
+
+def _attr_time(node: LexborNode, raw: RawDocument) -> datetime | None:
+    value = node.attributes.get("datetime")
+    if not value:
+        return None
+    try:
+        return to_utc(value, stamps.zone(raw.options.tz), what="datetime attribute")
+    except InputRejected:
+        return None
+
+
+def _published_times(blocks: list[Block], raw: RawDocument) -> list[datetime | None]:
+    """Each block's first <time>: its datetime attribute, else its text as a live-blog stamp.
+
+    Text stamps ("14:05") take their dates the way the text parser's do.
+    """
+    times = [_attr_time(b.times[0], raw) for b in blocks]
+    pending = [(k, s) for k, b in enumerate(blocks)
+               if times[k] is None and (s := stamps.parse_stamp_line(tidy(b.times[0].text(deep=True))))]
+    if pending:
+        resolved = stamps.resolve(
+            [s for _, s in pending], tz=stamps.zone(raw.options.tz), reference_date=raw.options.date,
+            newest_first=_newest_first([s for _, s in pending]), fallback_now=raw.fetched_at,
+        )
+        for (k, _), when in zip(pending, resolved):
+            times[k] = when
+    return times
+
+
+def _newest_first(found: list[stamps.Stamp]) -> bool:
+    minutes = [s.hour * 60 + s.minute for s in found]
+    return sum(a > b for a, b in zip(minutes, minutes[1:])) >= sum(a < b for a, b in zip(minutes, minutes[1:]))
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def _reconcile(visible: list[Draft], ld: list[Draft], raw: RawDocument, warnings: list[str]) -> list[Draft]:
+    """The visible blocks when there are any, completed from matching JSON-LD updates.
+
+    When the two agree, JSON-LD fills what the markup lacks (author, edit time, id);
+    when they disagree only ids and URLs are taken from it, and a warning says why.
+    """
+    if not visible or not ld:
+        return visible or ld
+    pairs = _pairs(visible, ld)
+    issues = _disagreements(visible, ld, pairs)
+    if issues:
+        summary = ", ".join(f"{count} {kind}" for kind, count in issues.items())
+        warnings.append(
+            f"JSON-LD liveBlogUpdate disagrees with the visible post blocks ({summary}); "
+            "used the visible blocks"
+        )
+        log.warning("jsonld_disagrees", blog_id=raw.blog_id, document_id=raw.document_id,
+                    used="visible_blocks", **{k.replace(" ", "_"): v for k, v in issues.items()})
+    for v, l in pairs.items():
+        _complete(visible[v], ld[l], trust=not issues)
+    return visible
+
+
+def _pairs(visible: list[Draft], ld: list[Draft]) -> dict[int, int]:
+    """Match by id (block id = JSON-LD URL fragment); by page order when counts match and ids don't."""
+    by_id = {d.source_id: k for k, d in enumerate(ld) if d.source_id}
+    pairs = {v: by_id[d.source_id] for v, d in enumerate(visible) if d.source_id in by_id}
+    if not pairs and len(visible) == len(ld):
+        pairs = {k: k for k in range(len(visible))}
+    return pairs
+
+
+def _disagreements(visible: list[Draft], ld: list[Draft], pairs: dict[int, int]) -> Counter[str]:
+    issues: Counter[str] = Counter()
+    for v, l in pairs.items():
+        seen, told = visible[v], ld[l]
+        if normalized_title(seen.title) != normalized_title(told.title):
+            issues["titles differ"] += 1
+        if abs(seen.published_at - told.published_at) > SAME_TIME:
+            issues["times differ"] += 1
+        issues.update(_body_issue(seen.body.text, told.body.text))
+    unmatched = len(ld) - len(pairs) + len(visible) - len(pairs)
+    if unmatched:
+        issues["posts unmatched"] += unmatched
+    return issues
+
+
+def _body_issue(seen: str, told: str) -> list[str]:
+    a, b = fingerprint_text(seen), fingerprint_text(told).rstrip(".… ")
+    if a == fingerprint_text(told) or not b:
+        return []
+    return ["bodies truncated"] if a.startswith(b) else ["bodies differ"]
+
+
+def _complete(seen: Draft, told: Draft, *, trust: bool) -> None:
+    seen.source_id = seen.source_id or told.source_id
+    seen.url = told.url or seen.url
+    if trust:
+        seen.author = seen.author or told.author
+        seen.updated_at = seen.updated_at or told.updated_at
+
+
+# --------------------------------------------------------------------------- page metadata
+
+
+def _blog_meta(raw: RawDocument, tree: LexborHTMLParser, posting: dict | None, base: str | None) -> BlogMeta:
+    posting = posting or {}
+    title = _first_text(posting.get("headline"), _meta(tree, 'meta[property="og:title"]'),
+                        _node_text(tree, "h1"), _node_text(tree, "title"))
+    standfirst = _first_text(_meta(tree, 'meta[name="description"]'),
+                             _meta(tree, 'meta[property="og:description"]'), posting.get("description"))
+    return BlogMeta(id=raw.blog_id, title=title, url=base, standfirst=standfirst)
+
+
+def _canonical(tree: LexborHTMLParser, posting: dict | None) -> str | None:
+    """<link rel=canonical>, else the LiveBlogPosting's url, else og:url."""
+    link = tree.css_first('link[rel="canonical"]')
+    ld_url = (posting or {}).get("url")
+    for href in (link.attributes.get("href") if link is not None else None,
+                 ld_url if isinstance(ld_url, str) else None, _meta(tree, 'meta[property="og:url"]')):
+        if url := http_url(href, None):
+            return url
+    return None
+
+
+def _meta(tree: LexborHTMLParser, selector: str) -> str | None:
+    node = tree.css_first(selector)
+    return node.attributes.get("content") if node is not None else None
+
+
+def _node_text(tree: LexborHTMLParser, selector: str) -> str | None:
+    node = tree.css_first(selector)
+    return node.text(deep=True) if node is not None else None
+
+
+def _first_text(*values: object) -> str | None:
+    for value in values:
+        if isinstance(value, str) and tidy(value):
+            return tidy(value)
+    return None

@@ -10,6 +10,7 @@ text parser (same body shape, same position rule, same post keys).
 from __future__ import annotations
 
 import email.utils
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ from workers.normalize import clean_text, is_credit, is_link_intro
 
 # Conservative on purpose: fix encoding mix-ups (which are unambiguous once ftfy's
 # heuristics fire) but leave typography and entities exactly as the author wrote them.
+# UTF-8 read as Latin-1 or Windows-1252 always leaves a lead byte (Â..ô) followed by a
+# continuation byte shown as Latin-1 or a cp1252 symbol, or a C1 control. Text without one
+# cannot hold that kind of mojibake, so ftfy (about 3 ms per KB) runs only when it may help.
+_MOJIBAKE_HINT = re.compile(
+    "[\u0080-\u009f]|[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 _FIXER = ftfy.TextFixerConfig(
     uncurl_quotes=False,
     fix_character_width=False,
@@ -46,7 +54,9 @@ def repair_text(text: str) -> str:
 
     Bidirectional marks and right-to-left text pass through untouched.
     """
-    return unicodedata.normalize("NFC", ftfy.fix_text(text, _FIXER))
+    if _MOJIBAKE_HINT.search(text):
+        text = ftfy.fix_text(text, _FIXER)
+    return unicodedata.normalize("NFC", text)
 
 
 def tidy(text: str | None) -> str:

@@ -41,10 +41,17 @@ class Quote(_Frozen):
 
 
 class Quantity(_Frozen):
+    """A number with its unit and kind. ``value`` is the number as written (for a vague
+    amount, the lower bound); ``low``/``high`` bound it when the text gives a range or a
+    qualifier ("more than", "up to", "tens of thousands"), and ``approximate`` says so."""
+
     text: str
     value: float | None = None
     unit: str | None = None
     kind: str
+    low: float | None = None
+    high: float | None = None
+    approximate: bool = False
 
 
 class Enrichment(_Frozen):

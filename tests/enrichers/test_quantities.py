@@ -37,3 +37,14 @@ def test_bare_numbers_years_and_names_are_not_quantities():
 def test_absurdly_long_numbers_have_no_value_but_do_not_fail():
     (q,) = extract_quantities("9" * 40 + " troops")
     assert q.value is None and q.kind == "people"
+
+
+def test_vague_and_qualified_amounts_carry_their_range():
+    from workers.enrichers.quantities import extract_quantities
+
+    (vague,) = extract_quantities("The army moved tens of thousands of troops to the border.")
+    assert (vague.value, vague.low, vague.high, vague.approximate) == (10_000, 10_000, 100_000, True)
+    (floor,) = extract_quantities("More than 100,000 soldiers are deployed.")
+    assert (floor.low, floor.high, floor.approximate) == (100_000, None, True)
+    (exact,) = extract_quantities("The council approved £1.5bn for flood defences.")
+    assert (exact.low, exact.high, exact.approximate) == (None, None, False)

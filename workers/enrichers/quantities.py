@@ -208,5 +208,28 @@ def extract_quantities(text: str, lang: str | None = None) -> list[Quantity]:
             continue
         name, unit, stop = kind
         covered = stop
-        found.append(Quantity.model_construct(text=text[begin:stop].strip(), value=_value(m, lang), unit=unit, kind=name))
+        value = _value(m, lang)
+        low, high, approximate = _bounds(m, value, qualifier.group().strip().casefold() if qualifier else "")
+        found.append(Quantity.model_construct(
+            text=text[begin:stop].strip(), value=value, unit=unit, kind=name, low=low, high=high, approximate=approximate,
+        ))
     return found
+
+
+LOWER_BOUND_WORDS = {"more than", "over", "at least", "más de", "al menos", "plus de", "au moins", "mehr als", "mindestens"}
+UPPER_BOUND_WORDS = {"up to", "fewer than", "less than", "almost", "nearly", "casi", "près de", "fast"}
+
+
+def _bounds(m: re.Match[str], value: float | None, qualifier: str) -> tuple[float | None, float | None, bool]:
+    """The range a quantity stands for: "tens of thousands" is 10,000 up to (not including)
+    100,000; "more than 8,500" has a lower bound; "up to 40" an upper one; "about 50" is just
+    approximate."""
+    if value is None:
+        return None, None, False
+    if m["vague"]:
+        return value, value * (6 if "dozen" in m["vague"].casefold() else 10), True
+    if qualifier in LOWER_BOUND_WORDS:
+        return value, None, True
+    if qualifier in UPPER_BOUND_WORDS:
+        return None, value, True
+    return None, None, bool(qualifier)

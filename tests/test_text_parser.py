@@ -305,3 +305,44 @@ def test_format_is_detected_from_the_content(body: str, fmt: str) -> None:
 def test_every_sample_is_detected_as_text() -> None:
     for name in SAMPLE_NAMES:
         assert detect_format((SAMPLES / f"{name}.txt").read_text(encoding="utf-8")) == "text"
+
+
+def test_stamps_on_the_title_line_with_zone_abbreviations_cross_midnight():
+    """Layout where the stamp opens the title line ("9.40am BST: Title"); the zone
+    abbreviation wins over --tz, and the bare times roll over midnight."""
+    raw = RawDocument.from_bytes(
+        (SAMPLES / "harbour-fire-inline.txt").read_bytes(), blog_id="harbour", source="harbour.txt",
+        fetched_at=datetime(2024, 9, 15, 12, 0, tzinfo=timezone.utc), options=ParseOptions(tz="UTC", date=date(2024, 9, 14)),
+    )
+    doc = parse(raw)
+    assert [p.title for p in doc.posts] == [
+        "Terminal to stay closed until Monday",
+        "Road through the docks reopens",
+        "Fire service scales down its response",
+        "Fire now under control",
+        "Residents told to keep windows shut",
+        "Large fire reported at grain terminal",
+    ]
+    assert [rfc3339(p.published_at) for p in doc.posts] == [
+        "2024-09-15T08:40:00Z", "2024-09-15T07:15:00Z", "2024-09-15T06:30:00Z", "2024-09-15T00:05:00Z",
+        "2024-09-14T22:50:00Z", "2024-09-14T21:10:00Z",
+    ]
+    assert all(p.author is None for p in doc.posts)
+    assert doc.posts[0].body.count("\n\n") == 1 and "(PA)" not in doc.posts[0].body
+    assert doc.posts[2].body == ""
+    assert [link.text for link in doc.posts[3].related_links] == ["Read more here."]
+    assert doc.blog.title.startswith("Harbour fire live")
+
+
+def test_a_sentence_opening_with_a_time_does_not_split_a_post_of_the_common_layout():
+    text = "Blog\n\nTitle one\n\n12:31 , Ana Ruiz\n\n10:30 Police closed the road near the bridge.\n"
+    doc = parse(RawDocument.from_bytes(text.encode(), blog_id="b", source="b.txt",
+                                       fetched_at=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+    assert len(doc.posts) == 1 and doc.posts[0].body.startswith("10:30 Police closed")
+
+
+def test_a_headline_after_a_dash_is_not_taken_for_an_author():
+    from workers.stamps import parse_stamp_line
+
+    assert parse_stamp_line("12:31 - Thomas Kingsley").author == "Thomas Kingsley"
+    assert parse_stamp_line("12:31 – police close the road") is None

@@ -72,6 +72,14 @@ STAMP_RE = re.compile(
 )
 
 
+# A stamp that opens a line and the post's title follows: "9.05pm: Polls close", "21.10 BST – Kirby speaks".
+INLINE_RE = re.compile(
+    STAMP_RE.pattern.split("(?:\\s*(?:,|")[0] + r"\s*(?:[:\-–—|]\s*|\s+)(?P<title>\S.*?)\s*$",
+    re.IGNORECASE | re.VERBOSE,
+)
+NAME_PARTICLES = frozenset("de del la las los le van von der den da di du bin al el y and et und e".split())
+
+
 @dataclass(frozen=True)
 class Stamp:
     """A stamp as printed: a local wall-clock time, maybe a date, maybe a zone."""
@@ -109,11 +117,31 @@ def parse_stamp_line(line: str) -> Stamp | None:
     author = match["author"]
     if author is not None:
         author = author.strip().rstrip(".") or None
-        if author and (len(author.split()) > 6 or not any(c.isalpha() for c in author)):
+        if author and not looks_like_name(author):
             return None
     zone = match["zone"]
     offset = ZONE_ABBREVIATIONS[zone.upper()] if zone else None
     return Stamp(hour=hour, minute=minute, day=day, utc_offset_min=offset, author=author)
+
+
+def looks_like_name(text: str) -> bool:
+    """A byline: a few capitalised words ("Thomas Kingsley", "María de la Fuente"), not a headline."""
+    words = text.split()
+    return 0 < len(words) <= 6 and all(w[:1].isupper() or w.casefold() in NAME_PARTICLES for w in words) and any(
+        c.isalpha() for c in text
+    )
+
+
+def parse_inline_stamp(line: str) -> tuple[Stamp, str] | None:
+    """A stamp followed by the post's title on the same line, or None."""
+    match = INLINE_RE.match(line)
+    if not match or sum(ch.isalpha() for ch in match["title"]) < 3:
+        return None
+    head = line[: match.start("title")].rstrip(" :-–—|")
+    stamp = parse_stamp_line(head)
+    if stamp is None:
+        return None
+    return stamp, match["title"]
 
 
 def zone(name: str) -> tzinfo:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from schemas.documents import RawDocument
 from schemas.errors import InputRejected
@@ -29,47 +30,80 @@ BULLET = re.compile(r"^\s*[•·\-\*▪●]\s*")
 
 def parse(raw: RawDocument, body: str) -> ParsedDocument:
     lines = clean_text(repair_text(body)).split("\n")
-    found = [(i, s) for i, line in enumerate(lines) if line and (s := stamps.parse_stamp_line(line))]
-    if not found:
+    layout = _standalone_layout(lines) or _inline_layout(lines)
+    if layout is None:
         raise InputRejected(
             "no posts",
-            expected="timestamped post lines such as '12:31 , Author' or 'Thursday 27 January 2022 21:10'",
+            expected="timestamped post lines such as '12:31 , Author', 'Thursday 27 January 2022 21:10' "
+            "or '9.05pm: Title'",
             found=f"{sum(1 for ln in lines if ln)} non-blank lines and no stamp line",
         )
-    title_rows = _title_rows(lines, [i for i, _ in found])
-    blog = _blog_meta(raw, lines[: title_rows[0] if title_rows[0] is not None else found[0][0]])
-    tz = stamps.zone(raw.options.tz)
+    blog = _blog_meta(raw, lines[: layout[0].start])
+    found = [entry.stamp for entry in layout]
     times = stamps.resolve(
-        [s for _, s in found],
-        tz=tz,
+        found,
+        tz=stamps.zone(raw.options.tz),
         reference_date=raw.options.date,
-        newest_first=_newest_first([s for _, s in found]),
+        newest_first=_newest_first(found),
         fallback_now=raw.fetched_at,
     )
-    chrono_rank = {page_index: rank for rank, page_index in enumerate(sorted(range(len(found)), key=lambda k: (times[k], -k)))}
+    chrono_rank = {k: rank for rank, k in enumerate(sorted(range(len(layout)), key=lambda k: (times[k], -k)))}
     seen: Counter[tuple] = Counter()
     posts = []
-    for k, (row, stamp) in enumerate(found):
-        title_row = title_rows[k]
-        title = lines[title_row] if title_row is not None else ""
-        end = _next_start(k, found, title_rows, len(lines))
-        body = split_body(lines[row + 1 : end])
-        identity = (times[k], normalized_title(title))
+    for k, entry in enumerate(layout):
+        end = layout[k + 1].start if k + 1 < len(layout) else len(lines)
+        body = split_body(lines[entry.body_start : end])
+        identity = (times[k], normalized_title(entry.title))
         occurrence = seen[identity]
         seen[identity] += 1
         posts.append(
             ParsedPost(
                 blog_id=raw.blog_id,
-                post_id=post_key(raw.blog_id, source_id=None, published_at=times[k], title=title, occurrence=occurrence),
+                post_id=post_key(
+                    raw.blog_id, source_id=None, published_at=times[k], title=entry.title, occurrence=occurrence
+                ),
                 position=chrono_rank[k],
-                title=title,
+                title=entry.title,
                 body=body.text,
-                author=stamp.author,
+                author=entry.stamp.author,
                 published_at=times[k],
                 related_links=[RelatedLink(text=t) for t in body.related],
             )
         )
     return ParsedDocument(format="text", blog=blog, posts=posts)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where one post sits in the page: its first line, its stamp, its title, its body's first line."""
+
+    start: int
+    stamp: stamps.Stamp
+    title: str
+    body_start: int
+
+
+def _standalone_layout(lines: list[str]) -> list[_Entry] | None:
+    """Title line, then the stamp on a line of its own (the common copy-paste layout)."""
+    found = [(i, s) for i, line in enumerate(lines) if line and (s := stamps.parse_stamp_line(line))]
+    if not found:
+        return None
+    rows = _title_rows(lines, [i for i, _ in found])
+    return [
+        _Entry(start=row if row is not None else i, stamp=s, title=lines[row] if row is not None else "", body_start=i + 1)
+        for (i, s), row in zip(found, rows)
+    ]
+
+
+def _inline_layout(lines: list[str]) -> list[_Entry] | None:
+    """The stamp opens the title line ("9.05pm: Polls close"): used only when no line is a bare stamp,
+    so a body sentence that starts with a time never splits a post of the common layout."""
+    entries = []
+    for i, line in enumerate(lines):
+        found = stamps.parse_inline_stamp(line) if line else None
+        if found:
+            entries.append(_Entry(start=i, stamp=found[0], title=found[1], body_start=i + 1))
+    return entries or None
 
 
 def _title_rows(lines: list[str], stamp_rows: list[int]) -> list[int | None]:
@@ -83,13 +117,6 @@ def _title_rows(lines: list[str], stamp_rows: list[int]) -> list[int | None]:
         rows.append(j if j > previous else None)
         previous = row
     return rows
-
-
-def _next_start(k: int, found: list, title_rows: list[int | None], total: int) -> int:
-    if k + 1 >= len(found):
-        return total
-    nxt = title_rows[k + 1]
-    return nxt if nxt is not None else found[k + 1][0]
 
 
 def _newest_first(found: list[stamps.Stamp]) -> bool:

@@ -4,9 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/storm-live-2024-10-12.txt
 
-.PHONY: setup redis-server test test-fast run reliability bench clean
 
-setup: $(VENV)/.installed redis-server
+.PHONY: setup redis-server chromium test test-fast run reliability bench clean
+
+setup: $(VENV)/.installed redis-server chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,13 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server missing: install it (apt-get install redis-server)" >&2; exit 1; fi; }
+
+# tests/web/test_browser.py drives Debian's Chromium through Playwright (no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: apt-get install chromium (the browser test fails in CI without it)" >&2; fi; }
 
 # The whole suite, against a private redis-server the tests start themselves.
 test: setup

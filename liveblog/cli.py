@@ -21,7 +21,8 @@ import structlog
 from rq.serializers import JSONSerializer
 
 from liveblog import connect as connecting
-from liveblog import bench_cli, logs, producer_cli
+from liveblog import bench_cli, logs, ops_cli, producer_cli
+from liveblog import metrics as metrics_mod
 from liveblog import stats as stats_mod
 from producers.enqueue import ingest_queue, submit
 from producers.files import read_sources
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the evaluator, e.g. --json")
 
     producer_cli.add_commands(sub)
+    ops_cli.add_commands(sub)
     bench_cli.add_command(sub)
     return parser
 
@@ -337,8 +339,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
-    result = stats_mod.collect(conn, settings)
-    print(json.dumps(result, indent=2) if args.json else stats_mod.render(result))
+    result = metrics_mod.snapshot(conn, settings)  # the counters plus job durations, alerts, group lag
+    print(json.dumps(result, indent=2) if args.json else stats_mod.render(result) + "\n" + metrics_mod.render(result))
     return 0
 
 
@@ -365,6 +367,7 @@ COMMANDS = {
     "bench": bench_cli.cmd_bench,
 }
 COMMANDS.update(producer_cli.COMMANDS)
+COMMANDS.update(ops_cli.COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,6 +13,8 @@ from schemas.settings import Settings
 COUNTERS = (
     "documents_accepted", "documents_resubmitted", "documents_processed", "documents_dead_lettered",
     "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
+    "posts_repeat", "posts_retracted",
+    "polls_ok", "polls_unchanged", "polls_not_modified", "polls_failed", "polls_deferred",
 )
 
 
@@ -68,6 +70,8 @@ def render(stats: dict) -> str:
             f"events     published {c['events_published']} (stream length {stats['streams']['events']})"
             f"   [{mark(rec['events'])}]",
             f"queue      queued {j['queued']}, dequeued {j['dequeued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
+            f"polls      ok {c['polls_ok']}, not modified {c['polls_not_modified']}, unchanged {c['polls_unchanged']},"
+            f" failed {c['polls_failed']}, deferred {c['polls_deferred']}",
             f"workers    {stats['workers']}",
             f"dead letter entries {stats['streams']['dead_letter']}",
         ]

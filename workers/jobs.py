@@ -17,6 +17,7 @@ from schemas.errors import CommitConflict, InputRejected
 from schemas.keys import Keys
 from workers import runtime
 from workers.commit import Committer
+from workers.metrics import record_job_duration
 from workers.pipeline import Outcome
 
 log = structlog.get_logger("liveblog.worker")
@@ -71,6 +72,7 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
             commit_attempts=outcome.commit_attempts,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+        record_job_duration(conn, time.perf_counter() - started, prefix=runtime.settings().key_prefix)
         return {"status": outcome.status, "reason": outcome.reason, **outcome.counts()}
 
 

@@ -1,0 +1,101 @@
+"""The operator commands of `liveblog`: health, metrics, web.
+
+Kept apart from ``liveblog.cli``, which registers them with ``add_commands`` and
+dispatches through ``COMMANDS``. Errors are raised as LiveblogError subclasses (and
+Redis connection errors), which ``liveblog.cli.main`` turns into exit codes:
+``health`` exits 0 healthy, 1 unhealthy, 3 Redis unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import threading
+
+from liveblog import connect as connecting
+from liveblog import health as health_mod
+from schemas.errors import UsageError
+from schemas.settings import Settings
+
+EXIT_UNHEALTHY = 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register health, metrics and web on ``liveblog``'s sub-parsers."""
+    p = sub.add_parser("health", help="exit 0 healthy, 1 unhealthy (with reasons), 3 Redis unreachable")
+    p.add_argument("--max-queue-lag-s", type=float, default=health_mod.DEFAULT_MAX_QUEUE_LAG_S,
+                   help="unhealthy when the oldest queued document waited longer (default 60)")
+    p.add_argument("--max-queued", type=int, default=None, help="unhealthy when more documents are queued")
+    p.add_argument("--local", action="store_true",
+                   help="require a worker on this host (a container's own health check)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("metrics", help="Prometheus exporter: reads Redis on each scrape")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9108, help="port (default 9108)")
+
+    p = sub.add_parser("web", help="the live page: the feed as it arrives, over Server-Sent Events")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)  # RedisUnavailable: exit 3
+    report = health_mod.check(
+        conn, settings, max_queue_lag_s=args.max_queue_lag_s, max_queued=args.max_queued,
+        local_host=socket.gethostname() if args.local else None,
+    )
+    if args.json:
+        print(json.dumps({"ok": report.ok, "workers": report.workers, "queued": report.queued,
+                          "queue_lag_s": round(report.queue_lag_s, 3), "reasons": report.reasons}))
+    else:
+        print(health_mod.render(report))
+    return 0 if report.ok else EXIT_UNHEALTHY
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
+    from liveblog import metrics
+
+    _check_port(args.port)
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    server, thread = start_http_server(args.port, addr=args.host, registry=metrics.registry(conn, settings))
+    print(f"liveblog: metrics on http://{args.host}:{args.port}/metrics", flush=True)
+    _wait_for_signal()
+    server.shutdown()
+    thread.join(5)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from liveblog.web.app import create_app
+
+    _check_port(args.port)
+    settings = Settings.from_env()
+    connecting.connect(settings)  # fail now (exit 3), not on the first page view
+    # Open SSE streams never end by themselves: give them a few seconds on shutdown.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
+                timeout_graceful_shutdown=3, access_log=False)
+    return 0
+
+
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise UsageError(f"--port: expected 1-65535, found {port}")
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+COMMANDS = {"health": cmd_health, "metrics": cmd_metrics, "web": cmd_web}

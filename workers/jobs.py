@@ -85,6 +85,27 @@ def _identity(payload: object) -> dict[str, str]:
     return {"document_id": "undecodable-" + hashlib.sha256(blob).hexdigest()[:24], "blog_id": "unknown"}
 
 
+# The dead letter keeps the raw input, up to this size; beyond it, the head, the size and a digest.
+DEAD_LETTER_RAW_MAX_CHARS = 1_000_000
+
+
+def _safe(text: str) -> str:
+    """Text Redis can store: lone surrogates and other unencodable code points escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _raw_for_dead_letter(payload: object) -> dict[str, str]:
+    raw = _safe(json.dumps(payload, ensure_ascii=False, default=repr))
+    if len(raw) <= DEAD_LETTER_RAW_MAX_CHARS:
+        return {"raw": raw}
+    return {
+        "raw": raw[:DEAD_LETTER_RAW_MAX_CHARS],
+        "raw_truncated": "true",
+        "raw_chars": str(len(raw)),
+        "raw_sha256": hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(),
+    }
+
+
 def _dead_letter(
     conn: redis.Redis, payload: object, ident: dict[str, str], reason: str, expected: str, found: str
 ) -> Outcome:
@@ -97,8 +118,9 @@ def _dead_letter(
         "expected": expected,
         "found": found,
         "at": datetime.now(timezone.utc).isoformat(),
-        "raw": json.dumps(payload, ensure_ascii=False, default=repr),
+        **_raw_for_dead_letter(payload),
     }
+    entry = {field: _safe(value) for field, value in entry.items()}
     written = Committer(conn, Keys(settings.key_prefix)).dead_letter(
         blog_id=ident["blog_id"], document_id=ident["document_id"], ttl_s=settings.dedup_window_s, entry=entry
     )

@@ -17,7 +17,9 @@ Parser = Callable[[RawDocument, str], ParsedDocument]
 
 PARSERS: dict[str, Parser] = {"text": text.parse, "html": html.parse, "rss": feeds.parse, "json": jsonfeed.parse}
 
+# Documented limits (docs/design.md): beyond them a document is dead-lettered with the reason.
 MAX_DOCUMENT_CHARS = 20_000_000
+MAX_POSTS_PER_DOCUMENT = 20_000
 
 
 def decode_body(raw: RawDocument) -> str:
@@ -99,4 +101,11 @@ def parse(raw: RawDocument) -> ParsedDocument:
             expected=f"one of {sorted(PARSERS)}",
             found=f"{fmt!r} (detected from the content of {raw.source!r})",
         )
-    return parser(raw, body)
+    doc = parser(raw, body)
+    if len(doc.posts) > MAX_POSTS_PER_DOCUMENT:
+        raise InputRejected(
+            "too many posts",
+            expected=f"at most {MAX_POSTS_PER_DOCUMENT:,} posts in one document",
+            found=f"{len(doc.posts):,}",
+        )
+    return doc

@@ -25,6 +25,7 @@ KEY_POINTS = re.compile(
     r"^(?:key\s+points|key\s+events|puntos\s+clave|lo\s+más\s+importante|points?\s+clés|das\s+wichtigste)\s*:?$",
     re.IGNORECASE,
 )
+MAX_POSTS = 20_000  # the same limit as workers.parsers.MAX_POSTS_PER_DOCUMENT (which imports this module)
 BULLET = re.compile(r"^\s*[•·\-\*▪●]\s*")
 
 
@@ -38,6 +39,9 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
             "or '9.05pm: Title'",
             found=f"{sum(1 for ln in lines if ln)} non-blank lines and no stamp line",
         )
+    if len(layout) > MAX_POSTS:  # refuse before building 100,000 posts
+        raise InputRejected("too many posts", expected=f"at most {MAX_POSTS:,} posts in one document",
+                            found=f"{len(layout):,} stamp lines")
     blog = _blog_meta(raw, lines[: layout[0].start])
     found = [entry.stamp for entry in layout]
     times = stamps.resolve(

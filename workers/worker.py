@@ -94,11 +94,11 @@ class _Liveblog:
             })
             pipe.hincrby(keys.stats, "jobs_refused", 1)
             pipe.execute()
-        log.error("job_refused", job_id=job.id, func_name=found)
         # The dead letter keeps the record; the job itself is removed (from the intermediate
         # list too) so it is neither run, retried, nor counted as a liveblog document.
         queue.intermediate_queue.remove(job.id)
         job.delete()
+        log.error("job_refused", job_id=job.id, func_name=found)
 
 
 class LiveblogWorker(_Liveblog, SimpleWorker):

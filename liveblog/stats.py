@@ -36,7 +36,8 @@ def collect(conn: Redis, settings: Settings) -> dict:
         c["documents_processed"] + c["documents_dead_lettered"] + in_flight + jobs["failed"]
     )
     posts_ok = c["posts_seen"] == c["posts_created"] + c["posts_updated"] + c["posts_duplicate"] + c["posts_stale"]
-    events_ok = c["events_published"] == c["posts_created"] + c["posts_updated"]
+    # retractions are events about posts the snapshot no longer shows, so not in posts_seen
+    events_ok = c["events_published"] == c["posts_created"] + c["posts_updated"] + c["posts_retracted"]
     return {
         "counters": c,
         "jobs": jobs,
@@ -67,8 +68,9 @@ def render(stats: dict) -> str:
             f"   (resubmitted, not re-run: {c['documents_resubmitted']})",
             f"posts      seen {c['posts_seen']} = created {c['posts_created']} + updated {c['posts_updated']}"
             f" + duplicates {c['posts_duplicate']} + stale {c['posts_stale']}   [{mark(rec['posts'])}]",
-            f"events     published {c['events_published']} (stream length {stats['streams']['events']})"
-            f"   [{mark(rec['events'])}]",
+            f"events     published {c['events_published']} = created + updated + retracted {c['posts_retracted']}"
+            f" (stream length {stats['streams']['events']})   [{mark(rec['events'])}]",
+            f"dedup      repeats {c['posts_repeat']} (created posts that repeat an earlier one)",
             f"queue      queued {j['queued']}, dequeued {j['dequeued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
             f"polls      ok {c['polls_ok']}, not modified {c['polls_not_modified']}, unchanged {c['polls_unchanged']},"
             f" failed {c['polls_failed']}, deferred {c['polls_deferred']}",

@@ -38,6 +38,10 @@ class Settings(BaseModel):
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN
     blog_stream_maxlen: int = DEFAULT_BLOG_STREAM_MAXLEN
     commit_attempts: int = 8
+    # Near-duplicates and stories (docs/dedup.md): estimated Jaccard of word 3-grams.
+    repeat_similarity_min: float = 0.4
+    story_similarity_min: float = 0.2
+    story_window_s: int = 48 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -1,13 +1,22 @@
 -- Commit one document atomically: decide created / updated / duplicate / stale for
--- every post against its stored state, XADD the events, move the counters, and mark
--- the document done. Nothing is written unless every decision the worker prepared
--- still holds; otherwise the conflicting post indexes are returned and the worker
--- re-reads and retries.
+-- every post against its stored state, retract posts that vanished from inside the
+-- snapshot's span, index new posts for near-duplicate and story lookup, XADD the
+-- events, move the counters, and mark the document done. Nothing is written unless
+-- every decision the worker prepared still holds - post states, retraction
+-- candidates and the near-duplicate buckets it read - otherwise the conflicting post
+-- indexes are returned (empty for a bucket conflict) and the worker re-plans.
 --
--- KEYS: 1 done marker, 2 stats hash, 3 global stream, 4 blog stream, 5.. post hashes
--- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 post count,
---       6 summary, then 10 per post: decision, expected revision, content hash,
---       event id, event json, event type, title hash, body hash, author, published
+-- KEYS: 1 done marker, 2 stats hash, 3 global stream, 4 blog stream, 5 blog post index
+--       (zset: post id by published ms), then n post hashes, r retracted post hashes,
+--       m near-duplicate buckets (LSH bands and anchors), s story sets
+-- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
+--       7 r, 8 m, 9 s, 10 index prune-before ms,
+--       then PER per post: decision, expected revision, content hash, event id, event json,
+--       event type, title hash, body hash, author, published, post id, ref, story id,
+--       repeat root, signature, published ms, anchors, names, title, bucket indexes (csv),
+--       story set index (0: none);
+--       then 3 per retraction: expected revision, event id, event json;
+--       then m expected bucket sizes (-1: not read, so not re-checked)
 local done = KEYS[1]
 if redis.call('EXISTS', done) == 1 then
   return {'done', redis.call('GET', done)}
@@ -17,14 +26,26 @@ local ttl = tonumber(ARGV[2])
 local maxlen_all = tonumber(ARGV[3])
 local maxlen_blog = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
-local PER = 10
-local FIRST = 7
+local r = tonumber(ARGV[7])
+local m = tonumber(ARGV[8])
+local s = tonumber(ARGV[9])
+local prune_before = tonumber(ARGV[10])
+local PER = 21
+local FIRST = 11
+local RFIRST = FIRST + n * PER
+local BFIRST = RFIRST + r * 3
+local POSTS, RETRACT, BUCKETS, STORIES = 5, 5 + n, 5 + n + r, 5 + n + r + m
+local index = KEYS[5]
 
 local function decide(key, hash)
-  local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen')
+  local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen', 'x')
   local rev = tonumber(cur[1]) or 0
   if rev == 0 then return 'created', rev, 0 end
   local seen = tonumber(cur[3]) or 0
+  if cur[4] == '1' then
+    if fetched < seen then return 'stale', rev, seen end
+    return 'updated', rev, seen
+  end
   if cur[2] == hash then return 'duplicate', rev, seen end
   if fetched < seen then return 'stale', rev, seen end
   return 'updated', rev, seen
@@ -34,7 +55,7 @@ local conflicts = {}
 local seen_at = {}
 for i = 1, n do
   local a = FIRST + (i - 1) * PER
-  local decision, rev, seen = decide(KEYS[4 + i], ARGV[a + 2])
+  local decision, rev, seen = decide(KEYS[POSTS + i], ARGV[a + 2])
   seen_at[i] = seen
   if decision ~= ARGV[a] or rev ~= tonumber(ARGV[a + 1]) then
     conflicts[#conflicts + 1] = tostring(i - 1)
@@ -43,30 +64,73 @@ end
 if #conflicts > 0 then
   return {'conflict', table.concat(conflicts, ',')}
 end
+for j = 1, r do
+  local cur = redis.call('HMGET', KEYS[RETRACT + j], 'rev', 'seen', 'x')
+  if (tonumber(cur[1]) or 0) ~= tonumber(ARGV[RFIRST + (j - 1) * 3]) or cur[3] == '1'
+      or (tonumber(cur[2]) or 0) >= fetched then
+    return {'conflict', ''}
+  end
+end
+for j = 1, m do
+  local want = tonumber(ARGV[BFIRST + j - 1])
+  if want >= 0 and redis.call('SCARD', KEYS[BUCKETS + j]) ~= want then
+    return {'conflict', ''}
+  end
+end
 
 local counts = {created = 0, updated = 0, duplicate = 0, stale = 0}
-local function xadd(stream, maxlen, id, etype, blog, json)
+local repeats = 0
+local function xadd(stream, maxlen, id, etype, json)
   if maxlen > 0 then
     redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'type', etype, 'event', json)
   else
     redis.call('XADD', stream, '*', 'id', id, 'type', etype, 'event', json)
   end
 end
+local function publish(id, etype, json)
+  xadd(KEYS[3], maxlen_all, id, etype, json)
+  xadd(KEYS[4], maxlen_blog, id, etype, json)
+end
+local function index_new_post(a)
+  local ref = ARGV[a + 11]
+  for b in string.gmatch(ARGV[a + 19], '[^,]+') do
+    redis.call('SADD', KEYS[BUCKETS + tonumber(b)], ref)
+  end
+  local story = tonumber(ARGV[a + 20])
+  if story > 0 then redis.call('SADD', KEYS[STORIES + story], ref) end
+  if ARGV[a + 13] ~= ARGV[a + 10] then repeats = repeats + 1 end
+end
+
 for i = 1, n do
   local a = FIRST + (i - 1) * PER
-  local key = KEYS[4 + i]
+  local key = KEYS[POSTS + i]
   local decision = ARGV[a]
   counts[decision] = counts[decision] + 1
   if decision == 'created' or decision == 'updated' then
     redis.call('HSET', key, 'rev', tonumber(ARGV[a + 1]) + 1, 'hash', ARGV[a + 2], 'seen', fetched,
-      't', ARGV[a + 6], 'b', ARGV[a + 7], 'a', ARGV[a + 8], 'p', ARGV[a + 9])
-    xadd(KEYS[3], maxlen_all, ARGV[a + 3], ARGV[a + 5], '', ARGV[a + 4])
-    xadd(KEYS[4], maxlen_blog, ARGV[a + 3], ARGV[a + 5], '', ARGV[a + 4])
+      't', ARGV[a + 6], 'b', ARGV[a + 7], 'a', ARGV[a + 8], 'p', ARGV[a + 9],
+      'st', ARGV[a + 12], 'rr', ARGV[a + 13], 'sig', ARGV[a + 14], 'ts', ARGV[a + 15],
+      'an', ARGV[a + 16], 'nm', ARGV[a + 17], 'tt', ARGV[a + 18])
+    redis.call('HDEL', key, 'x')
+    redis.call('ZADD', index, tonumber(ARGV[a + 15]), ARGV[a + 10])
+    publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4])
+    if decision == 'created' then index_new_post(a) end
   elseif decision == 'duplicate' and fetched > seen_at[i] then
     redis.call('HSET', key, 'seen', fetched)
   end
   redis.call('EXPIRE', key, ttl)
 end
+for j = 1, r do
+  local a = RFIRST + (j - 1) * 3
+  redis.call('HSET', KEYS[RETRACT + j], 'x', '1', 'seen', fetched)
+  redis.call('EXPIRE', KEYS[RETRACT + j], ttl)
+  publish(ARGV[a + 1], 'liveblog.post.retracted', ARGV[a + 2])
+end
+for j = 1, m + s do
+  if redis.call('EXISTS', KEYS[BUCKETS + j]) == 1 then redis.call('EXPIRE', KEYS[BUCKETS + j], ttl) end
+end
+redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. prune_before)
+if redis.call('EXISTS', index) == 1 then redis.call('EXPIRE', index, ttl) end
 
 local stats = KEYS[2]
 redis.call('HINCRBY', stats, 'documents_processed', 1)
@@ -75,7 +139,9 @@ redis.call('HINCRBY', stats, 'posts_created', counts.created)
 redis.call('HINCRBY', stats, 'posts_updated', counts.updated)
 redis.call('HINCRBY', stats, 'posts_duplicate', counts.duplicate)
 redis.call('HINCRBY', stats, 'posts_stale', counts.stale)
-redis.call('HINCRBY', stats, 'events_published', counts.created + counts.updated)
+redis.call('HINCRBY', stats, 'posts_repeat', repeats)
+redis.call('HINCRBY', stats, 'posts_retracted', r)
+redis.call('HINCRBY', stats, 'events_published', counts.created + counts.updated + r)
 local summary = ARGV[6]
 redis.call('SET', done, summary, 'EX', ttl)
 return {'ok', summary}

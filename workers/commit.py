@@ -12,7 +12,7 @@ document marked done and publishes nothing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from redis import Redis
@@ -40,6 +40,20 @@ class StoredPost:
     body_hash: str | None = None
     author: str | None = None
     published: str | None = None
+    story_id: str | None = None
+    repeat_root: str | None = None
+    retracted: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """A post the snapshot no longer shows: its key, the revision it stays at, its event."""
+
+    key: str
+    expected_revision: int
+    event_id: str
+    event_json: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,32 @@ class Planned:
     body_hash: str = ""
     author: str = ""
     published: str = ""
+    # near-duplicate and story state, written for created and updated posts
+    post_id: str = ""
+    ref: str = ""
+    story_id: str = ""
+    repeat_root: str = ""
+    signature: str = ""
+    published_ms: int = 0
+    anchors: str = ""
+    names: str = ""
+    title: str = ""
+    buckets: tuple[str, ...] = ()  # index keys to add the post to (created posts only)
+    story_key: str = ""  # story set to add the post to (created posts only)
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    """What the worker read of the shared index, and what it retracts, for the script to re-check."""
+
+    index_key: str = ""
+    # buckets whose members were read and used; topic-sized name buckets are absent
+    bucket_sizes: dict[str, int] = field(default_factory=dict)
+    retractions: tuple[Retraction, ...] = ()
+    prune_before_ms: int = 0
+
+
+STORED_FIELDS = ("rev", "hash", "seen", "t", "b", "a", "p", "st", "rr", "x", "tt")
 
 
 class Committer:
@@ -70,7 +110,7 @@ class Committer:
         """The pre-check: one pipelined read, no writes."""
         with self.redis.pipeline(transaction=False) as pipe:
             for key in post_keys:
-                pipe.hmget(key, "rev", "hash", "seen", "t", "b", "a", "p")
+                pipe.hmget(key, *STORED_FIELDS)
             rows = pipe.execute()
         return [_stored(row) for row in rows]
 
@@ -88,23 +128,43 @@ class Committer:
         maxlen: int,
         blog_maxlen: int,
         summary: dict,
+        dedup: DedupPlan | None = None,
     ) -> tuple[str, object]:
-        """Returns ("ok", summary) | ("done", previous summary) | ("conflict", [indexes])."""
+        """Returns ("ok", summary) | ("done", previous summary) | ("conflict", [indexes]).
+
+        A conflict on the near-duplicate buckets or a retraction names no post: the
+        list is empty and the whole document is re-planned.
+        """
+        dedup = dedup or DedupPlan(index_key=self.keys.post_index(blog_id))
+        buckets = sorted(set(dedup.bucket_sizes).union(*(p.buckets for p in planned)))
+        stories = sorted({p.story_key for p in planned if p.story_key})
         keys = [
             self.keys.done(blog_id, document_id),
             self.keys.stats,
             self.keys.events,
             self.keys.blog_events(blog_id),
+            dedup.index_key or self.keys.post_index(blog_id),
             *(p.key for p in planned),
+            *(r.key for r in dedup.retractions),
+            *buckets,
+            *stories,
         ]
-        args: list[object] = [fetched_ms, ttl_s, maxlen, blog_maxlen, len(planned), json.dumps(summary, sort_keys=True)]
+        args: list[object] = [fetched_ms, ttl_s, maxlen, blog_maxlen, len(planned), json.dumps(summary, sort_keys=True),
+                              len(dedup.retractions), len(buckets), len(stories), dedup.prune_before_ms]
+        bucket_no = {b: i + 1 for i, b in enumerate(buckets)}
+        story_no = {k: i + 1 for i, k in enumerate(stories)}
         for p in planned:
             args += [p.decision, p.expected_revision, p.content_hash, p.event_id, p.event_json, p.event_type,
-                     p.title_hash, p.body_hash, p.author, p.published]
+                     p.title_hash, p.body_hash, p.author, p.published, p.post_id, p.ref, p.story_id, p.repeat_root,
+                     p.signature, p.published_ms, p.anchors, p.names, p.title,
+                     ",".join(str(bucket_no[b]) for b in p.buckets), story_no.get(p.story_key, 0)]
+        for r in dedup.retractions:
+            args += [r.expected_revision, r.event_id, r.event_json]
+        args += [dedup.bucket_sizes.get(b, -1) for b in buckets]  # -1: written, not re-checked
         status, detail = self._commit(keys=keys, args=args)
         status = _text(status)
         if status == "conflict":
-            return status, [int(i) for i in _text(detail).split(",")]
+            return status, [int(i) for i in _text(detail).split(",") if i]
         return status, json.loads(_text(detail)) if _text(detail).startswith("{") else _text(detail)
 
     def dead_letter(self, *, blog_id: str, document_id: str, ttl_s: int, entry: dict[str, str]) -> bool:
@@ -124,7 +184,7 @@ def _text(value: object) -> str:
 
 
 def _stored(row: list) -> StoredPost:
-    rev, chash, seen, t, b, a, p = (None if v is None else _text(v) for v in row)
+    rev, chash, seen, t, b, a, p, st, rr, x, tt = (None if v is None else _text(v) for v in row)
     return StoredPost(
         revision=int(rev or 0),
         content_hash=chash,
@@ -133,4 +193,8 @@ def _stored(row: list) -> StoredPost:
         body_hash=b,
         author=a or None,
         published=p,
+        story_id=st or None,
+        repeat_root=rr or None,
+        retracted=x == "1",
+        title=tt or "",
     )

@@ -19,7 +19,11 @@ from schemas.events import BlogRef, Enrichment, Event, EventData, PostData, even
 from schemas.keys import Keys
 from schemas.posts import ParsedDocument, ParsedPost, rfc3339
 from schemas.settings import Settings
-from workers.commit import Committer, Planned, StoredPost
+from workers.commit import Committer, DedupPlan, Planned, Retraction, StoredPost
+from workers.dedup import retractions
+from workers.dedup import signature as sigmod
+from workers.dedup.index import Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for
+from workers.dedup.stories import Features, anchors, names, page_topics
 from workers.identity import content_hash
 from workers.normalize import fingerprint_text
 from workers.parsers import parse
@@ -53,6 +57,8 @@ class Outcome:
     updated: int = 0
     duplicate: int = 0
     stale: int = 0
+    repeat: int = 0
+    retracted: int = 0
     enriched: int = 0
     commit_attempts: int = 0
     reason: str | None = None
@@ -61,7 +67,7 @@ class Outcome:
     def counts(self) -> dict:
         return {
             "posts": self.posts, "created": self.created, "updated": self.updated,
-            "duplicate": self.duplicate, "stale": self.stale,
+            "duplicate": self.duplicate, "stale": self.stale, "repeat": self.repeat, "retracted": self.retracted,
         }
 
 
@@ -70,9 +76,15 @@ def _short_hash(text: str) -> str:
 
 
 def decide(stored: StoredPost, chash: str, fetched_ms: int) -> str:
-    """The same rule the commit script applies, computed ahead of it."""
+    """The same rule the commit script applies, computed ahead of it.
+
+    A retracted post that shows up again in a newer snapshot is restored as an update
+    (revision + 1), even with unchanged content: consumers saw it withdrawn.
+    """
     if stored.revision == 0:
         return "created"
+    if stored.retracted:
+        return "stale" if fetched_ms < stored.seen_ms else "updated"
     if stored.content_hash == chash:
         return "duplicate"
     if fetched_ms < stored.seen_ms:
@@ -115,6 +127,7 @@ class DocumentProcessor:
         keys = [self.committer.keys.post(raw.blog_id, p.post_id) for p in doc.posts]
         fetched_ms = int(raw.fetched_at.timestamp() * 1000)
         enriched: dict[int, Enrichment] = {}
+        features: dict[int, Features] = {}
         context: object | None = None
         for attempt in range(1, self.settings.commit_attempts + 1):
             outcome.commit_attempts = attempt
@@ -125,11 +138,24 @@ class DocumentProcessor:
                 context = self.enricher.context([f"{p.title}\n\n{p.body}" for p in doc.posts])
             for i in needs:
                 enriched[i] = self.enricher.enrich(doc.posts[i], context)
+                features[i] = post_features(doc.posts[i])
+            created = [i for i, d in enumerate(decisions) if d == "created"]
+            members, assigned = self._assign(doc, created, features)
+            retracted = self._retractions(doc, fetched_ms, raw.fetched_at)
             planned = [
-                self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i), raw.fetched_at)
+                self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i), raw.fetched_at,
+                           features.get(i), assigned.get(i))
                 for i in range(len(doc.posts))
             ]
-            summary = {"document_id": raw.document_id, **_tally(decisions)}
+            tally = _tally(decisions)
+            repeats = sum(1 for i, a in assigned.items() if a.repeat_root != doc.posts[i].post_id)
+            summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
+            dedup = DedupPlan(
+                index_key=self.committer.keys.post_index(raw.blog_id),
+                bucket_sizes={k: len(v) for k, v in members.items()},
+                retractions=tuple(retracted),
+                prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
+            )
             status, detail = self.committer.commit(
                 blog_id=raw.blog_id,
                 document_id=raw.document_id,
@@ -139,6 +165,7 @@ class DocumentProcessor:
                 maxlen=self.settings.stream_maxlen,
                 blog_maxlen=self.settings.blog_stream_maxlen,
                 summary=summary,
+                dedup=dedup,
             )
             if status == "conflict":
                 continue
@@ -146,14 +173,61 @@ class DocumentProcessor:
             if status == "done":
                 outcome.status = "already-done"
                 return outcome
-            for name, value in _tally(decisions).items():
+            for name, value in tally.items():
                 setattr(outcome, name, value)
-            outcome.events = [p.event_json for p in planned if p.event_json]
+            outcome.repeat, outcome.retracted = repeats, len(retracted)
+            outcome.events = [p.event_json for p in planned if p.event_json] + [r.event_json for r in retracted]
             return outcome
         raise CommitConflict(
             f"document {raw.document_id} kept conflicting with concurrent commits "
             f"after {self.settings.commit_attempts} attempts; RQ will retry it"
         )
+
+    def _assign(
+        self, doc: ParsedDocument, created: list[int], features: dict[int, Features]
+    ) -> tuple[dict[str, set[str]], dict[int, Assignment]]:
+        """Read the buckets the new posts fall into and decide their repeats and stories."""
+        if not created:
+            return {}, {}
+        reader = IndexReader(self.committer.redis, self.committer.keys)
+        members = reader.buckets([name for i in created for name in bucket_names(features[i])])
+        known = reader.posts(set().union(*members.values()))
+        new = [
+            NewPost(ref(doc.blog.id, doc.posts[i].post_id), doc.posts[i].post_id, features[i],
+                    (features[i].published_ms, -doc.posts[i].position))
+            for i in created
+        ]
+        decided = assign(
+            new, members, known, self.committer.keys,
+            repeat_min=self.settings.repeat_similarity_min,
+            story_min=self.settings.story_similarity_min,
+            story_window_ms=self.settings.story_window_s * 1000,
+            topics=page_topics([features[i].names if i in features else names(p.title, p.body)
+                                for i, p in enumerate(doc.posts)]),
+        )
+        return members, {i: decided[n.ref] for i, n in zip(created, new)}
+
+    def _retractions(self, doc: ParsedDocument, fetched_ms: int, fetched_at: datetime) -> list[Retraction]:
+        """Posts that vanished from inside this snapshot's time span, with their events."""
+        published = [_ms(p.published_at) for p in doc.posts]
+        span = retractions.span(published)
+        if span is None:
+            return []
+        index_key = self.committer.keys.post_index(doc.blog.id)
+        rows = self.committer.redis.zrange(index_key, f"({span[0]}", f"({span[1]}", byscore=True, withscores=True)
+        present = {p.post_id for p in doc.posts}
+        ids = [m.decode() if isinstance(m, bytes) else m for m, _ in rows]
+        ids = [i for i in ids if i not in present]
+        if not ids:
+            return []
+        stored = self.committer.read([self.committer.keys.post(doc.blog.id, i) for i in ids])
+        scores = {(m.decode() if isinstance(m, bytes) else m): int(score) for m, score in rows}
+        known = [retractions.Known(i, scores[i], s.seen_ms, s.revision, s.retracted) for i, s in zip(ids, stored)]
+        by_id = dict(zip(ids, stored))
+        return [
+            _retraction(doc, k.key, by_id[k.key], self.committer.keys.post(doc.blog.id, k.key), fetched_at)
+            for k in retractions.missing(known, present, span, fetched_ms)
+        ]
 
     def _plan(
         self,
@@ -165,17 +239,23 @@ class DocumentProcessor:
         chash: str,
         enrichment: Enrichment | None,
         fetched_at: datetime,
+        features: Features | None,
+        assigned: Assignment | None,
     ) -> Planned:
         post = doc.posts[index]
         if decision not in ("created", "updated"):
             return Planned(key=key, decision=decision, expected_revision=stored.revision, content_hash=chash)
-        assert enrichment is not None
+        assert enrichment is not None and features is not None
+        if assigned is None:  # an update keeps the story and repeat root its post was given
+            assigned = Assignment(stored.story_id or story_id_for(post.post_id), stored.repeat_root or post.post_id, None)
         revision = stored.revision + 1
         etype = f"liveblog.post.{decision}"
         event = build_event(
             doc, post, revision=revision, event_type=etype, enrichment=enrichment, chash=chash,
             changed=changes(stored, post) if decision == "updated" else [], observed_at=fetched_at,
+            story_id=assigned.story_id, repeat_of=_repeat_of(post.post_id, assigned.repeat_root),
         )
+        created = decision == "created"
         return Planned(
             key=key,
             decision=decision,
@@ -188,6 +268,17 @@ class DocumentProcessor:
             body_hash=_short_hash(post.body),
             author=post.author or "",
             published=rfc3339(post.published_at) or "",
+            post_id=post.post_id,
+            ref=ref(doc.blog.id, post.post_id),
+            story_id=assigned.story_id,
+            repeat_root=assigned.repeat_root,
+            signature=sigmod.encode(features.sig),
+            published_ms=features.published_ms,
+            anchors=" ".join(features.anchors),
+            names=" ".join(sorted(features.names)),
+            title=post.title,
+            buckets=tuple(self.committer.keys.lsh(n) for n in bucket_names(features)) if created else (),
+            story_key=self.committer.keys.story(assigned.story_id) if created else "",
         )
 
 
@@ -201,6 +292,8 @@ def build_event(
     chash: str,
     changed: list[str],
     observed_at: datetime,
+    story_id: str | None = None,
+    repeat_of: str | None = None,
 ) -> Event:
     updated_at = post.updated_at or (observed_at if revision > 1 else None)
     data = EventData(
@@ -211,8 +304,8 @@ def build_event(
             published_at=post.published_at, updated_at=updated_at, revision=revision, url=post.url,
             position=post.position, related_links=post.related_links,
         ),
-        story_id=post.post_id,
-        repeat_of=None,
+        story_id=story_id or story_id_for(post.post_id),
+        repeat_of=repeat_of,
         changes=changed,
         content_hash=chash,
     )
@@ -228,3 +321,46 @@ def build_event(
 
 def _tally(decisions: list[str]) -> dict[str, int]:
     return {d: sum(1 for x in decisions if x == d) for d in ("created", "updated", "duplicate", "stale")}
+
+
+def post_features(post: ParsedPost) -> Features:
+    """What near-duplicate and story rules compare, computed once per post per job."""
+    return Features(
+        sig=sigmod.signature(post.title, post.body),
+        anchors=anchors(post.title, post.body),
+        names=names(post.title, post.body),
+        published_ms=_ms(post.published_at),
+    )
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _repeat_of(post_id: str, repeat_root: str) -> str | None:
+    return None if repeat_root == post_id else repeat_root
+
+
+def _retraction(doc: ParsedDocument, post_id: str, stored: StoredPost, key: str, fetched_at: datetime) -> Retraction:
+    """The retracted event: the revision stays, the body is gone, the post is off the page."""
+    etype = "liveblog.post.retracted"
+    data = EventData(
+        blog=BlogRef(id=doc.blog.id, title=doc.blog.title, url=doc.blog.url),
+        post=PostData(
+            id=post_id, title=stored.title, body="", author=stored.author,
+            published_at=datetime.fromisoformat((stored.published or "").replace("Z", "+00:00")),
+            updated_at=fetched_at, revision=stored.revision, position=-1,
+        ),
+        story_id=stored.story_id or story_id_for(post_id),
+        repeat_of=_repeat_of(post_id, stored.repeat_root or post_id),
+        content_hash=stored.content_hash or "",
+    )
+    event = Event(
+        id=event_id(doc.blog.id, post_id, stored.revision, etype),
+        source=doc.blog.url or f"liveblog:{doc.blog.id}",
+        type=etype,
+        subject=post_id,
+        time=fetched_at,
+        data=data,
+    )
+    return Retraction(key=key, expected_revision=stored.revision, event_id=event.id, event_json=event.to_json())

@@ -1,0 +1,74 @@
+"""Story rules: what links two posts, and what (topic words alone) never does."""
+
+from __future__ import annotations
+
+from tests.dedup.pages import FLOOD, OTHER_FLOOD, repost_intro
+from workers.dedup.signature import signature
+from workers.dedup.stories import Features, anchors, best, link, names
+
+HOUR_MS = 3600 * 1000
+RULES = dict(repeat_min=0.4, story_min=0.2, story_window_ms=48 * HOUR_MS)
+QUOTE = "“I want to be very clear: if the river rises again, nobody goes back tonight,” said the chief."
+BEFORE = ("Crews worked through the night on the barrier at the bottom of Mill Row, pumping water back into the "
+          "channel while volunteers carried sandbags from the fire station to the houses nearest the bank.")
+AFTER = ("Families queued at the rest centre in the leisure hall all morning for breakfast, dry clothes and news "
+         "of when the police would let them back into their streets to collect medicines and pets.")
+
+
+def features(title: str, body: str, hour: float = 0) -> Features:
+    return Features(signature(title, body), anchors(title, body), names(title, body), int(hour * HOUR_MS))
+
+
+def test_repost_with_new_intro_is_a_repeat():
+    old = features("River Tessel bursts its banks", FLOOD)
+    new = features("Recap: the Tessel overnight", repost_intro(FLOOD, "Catching up? Here is the morning."), hour=8)
+    assert link(new, old, **RULES).kind == "repeat"
+
+
+def test_shared_long_quote_links_a_story_but_is_not_a_repeat():
+    old = features("Chief warns residents", f"{BEFORE} {QUOTE}")
+    new = features("Residents told to wait", f"{AFTER} {QUOTE}", hour=5)
+    found = link(new, old, **RULES)
+    assert (found.kind, found.rule) == ("story", "shared-quote")
+
+
+def test_quote_left_open_at_paragraph_end_is_still_an_anchor():
+    closed = anchors("t", "“We insist the wall must be built before the next winter storms arrive,” she said.")
+    left_open = anchors("t", "She said: “We insist the wall must be built before the next winter storms arrive.\n\nMore.")
+    assert set(closed) & set(left_open)
+
+
+def test_text_between_two_short_quotes_is_not_taken_for_a_quote():
+    found = anchors("t", "A crisis is “unavoidable” if no deal is reached on missiles, said the official, “today”.")
+    assert not [a for a in found if a.startswith("q:")]
+
+
+def test_same_topic_different_event_is_not_linked():
+    assert link(features("Flood at Keldby", FLOOD), features("Farm rescue", OTHER_FLOOD), **RULES) is None
+
+
+def test_story_link_needs_the_time_window():
+    old = features("Chief warns residents", f"{BEFORE} {QUOTE}")
+    late = features("Residents told to wait", f"{AFTER} {QUOTE}", hour=72)
+    assert link(late, old, **RULES) is None
+
+
+def test_rare_names_link_only_when_enough_are_shared():
+    old = features("a", "On Sunday Priya Lund and Tomas Berg met Anna Holt at the quarry in Thorn Gill.")
+    new = features("b", "By evening the sandbag team led by Priya Lund, Tomas Berg and Anna Holt had left Thorn Gill.", hour=2)
+    assert link(new, old, **RULES, rare=new.names).rule == "shared-names"
+    assert link(new, old, **RULES, rare=frozenset(list(new.names)[:2])) is None
+
+
+def test_sentence_initial_words_are_not_names():
+    found = names("t", "Police said the road was shut. Residents left. Priya Lund stayed.")
+    assert len(found) == 1  # only Priya Lund
+
+
+def test_best_prefers_repeats_then_score_then_reference():
+    from workers.dedup.stories import Link
+
+    links = [(Link("story", "shared-quote", 0.9), "b|2"), (Link("repeat", "near-duplicate", 0.6), "c|3"),
+             (Link("repeat", "near-duplicate", 0.6), "a|1")]
+    assert best(links)[1] == "a|1"
+    assert best([]) is None

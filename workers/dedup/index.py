@@ -1,0 +1,157 @@
+"""The shared near-duplicate index: read candidates, then assign repeats and stories.
+
+Reading is the pre-check half of the optimistic pattern used for post state: the
+worker reads every bucket its new posts fall into (LSH bands and anchors), remembers
+each bucket's size, and decides in Python; the commit script re-checks the sizes and
+refuses the commit if any bucket grew meanwhile (buckets only grow, or expire whole),
+so two workers racing on near-duplicates end as one original and one repeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+from schemas.keys import Keys
+from workers.dedup import signature as sigmod
+from workers.dedup.stories import RARE_NAME_MAX, Features, Link, best, link
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """A post as the index knows it: enough to compare with, and its assignment."""
+
+    ref: str
+    post_id: str
+    features: Features
+    story_id: str
+    repeat_root: str
+
+
+@dataclass(frozen=True)
+class NewPost:
+    ref: str
+    post_id: str
+    features: Features
+    order: tuple  # (published ms, position): who is "earlier" within one document
+
+
+@dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    repeat_root: str  # the post's own id when it repeats nothing
+    rule: str | None
+
+
+def ref(blog_id: str, post_id: str) -> str:
+    return f"{blog_id}|{post_id}"
+
+
+def bucket_names(features: Features) -> list[str]:
+    """LSH band buckets, anchors, then names: every index key that can lead to a candidate."""
+    return sigmod.band_keys(features.sig) + list(features.anchors) + [f"n:{n}" for n in sorted(features.names)]
+
+
+def is_name_bucket(key: str) -> bool:
+    return key.rsplit(":", 2)[-2] == "n"
+
+
+def story_id_for(post_id: str) -> str:
+    return "st-" + post_id
+
+
+class IndexReader:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    def buckets(self, names: list[str]) -> dict[str, set[str]]:
+        """Members of each bucket (keyed by full Redis key) that can still decide anything.
+
+        Name buckets larger than RARE_NAME_MAX are topics: they are left out, so a worker
+        never loads (nor has the commit re-check) the thousands of posts naming a country.
+        Two pipelined round trips: sizes of name buckets, then members.
+        """
+        full = sorted({self.keys.lsh(n) for n in names})
+        named = [k for k in full if is_name_bucket(k)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in named:
+                pipe.scard(key)
+            sizes = dict(zip(named, pipe.execute()))
+        wanted = [k for k in full if sizes.get(k, 0) <= RARE_NAME_MAX]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in wanted:
+                pipe.smembers(key)
+            rows = pipe.execute()
+        return {key: {m.decode() if isinstance(m, bytes) else m for m in row} for key, row in zip(wanted, rows)}
+
+    def posts(self, refs: set[str]) -> dict[str, Indexed]:
+        """The stored features of candidate posts; expired ones are left out."""
+        ordered = sorted(refs)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for r in ordered:
+                blog_id, post_id = r.rsplit("|", 1)
+                pipe.hmget(self.keys.post(blog_id, post_id), "sig", "an", "nm", "ts", "st", "rr")
+            rows = pipe.execute()
+        out = {}
+        for r, row in zip(ordered, rows):
+            if row[0] is None:
+                continue
+            sig, an, nm, ts, st, rr = (v.decode() if isinstance(v, bytes) else v for v in row)
+            features = Features(sigmod.decode(sig), tuple(an.split()), frozenset(nm.split()), int(ts))
+            out[r] = Indexed(r, r.rsplit("|", 1)[1], features, st, rr)
+        return out
+
+
+def assign(
+    new: list[NewPost],
+    members: dict[str, set[str]],
+    known: dict[str, Indexed],
+    keys: Keys,
+    *,
+    repeat_min: float,
+    story_min: float,
+    story_window_ms: int,
+    topics: frozenset[str] = frozenset(),
+) -> dict[str, Assignment]:
+    """Decide each new post's story and repeat root, earliest first.
+
+    Candidates are the posts sharing a bucket in Redis plus earlier new posts of the
+    same document (a page can tell a story twice); the result depends only on the
+    inputs, so a replay assigns the same ids. ``topics`` are names the page itself
+    shows to be its subject (stories.page_topics): never counted as rare.
+    """
+    local: dict[str, list[str]] = {}
+    known = dict(known)
+    out: dict[str, Assignment] = {}
+    for post in sorted(new, key=lambda p: (p.order, p.post_id)):
+        bucket_keys = [keys.lsh(n) for n in bucket_names(post.features)]
+        usable = [k for k in bucket_keys if k in members or not is_name_bucket(k)]
+        refs = set().union(*(members.get(k, set()) for k in usable), *(local.get(k, []) for k in usable))
+        refs.discard(post.ref)
+        rare = frozenset(
+            n for n in post.features.names
+            if n not in topics and keys.lsh(f"n:{n}") in members
+            and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
+        )
+        links: list[tuple[Link, str]] = []
+        for r in refs:
+            cand = known.get(r)
+            found = cand and link(post.features, cand.features, repeat_min=repeat_min, story_min=story_min,
+                                  story_window_ms=story_window_ms, rare=rare)
+            if found:
+                links.append((found, r))
+        chosen = best(links)
+        if chosen is None:
+            result = Assignment(story_id_for(post.post_id), post.post_id, None)
+        else:
+            found, r = chosen
+            cand = known[r]
+            root = cand.repeat_root if found.kind == "repeat" else post.post_id
+            result = Assignment(cand.story_id, root, found.rule)
+        out[post.ref] = result
+        known[post.ref] = Indexed(post.ref, post.post_id, post.features, result.story_id, result.repeat_root)
+        for k in bucket_keys:
+            local.setdefault(k, []).append(post.ref)
+    return out

@@ -15,7 +15,7 @@ from rq.timeouts import JobTimeoutException
 from schemas.documents import RawDocument
 from schemas.errors import CommitConflict, InputRejected
 from schemas.keys import Keys
-from workers import runtime
+from workers import failpoints, runtime
 from workers.commit import Committer
 from workers.metrics import record_job_duration
 from workers.pipeline import Outcome
@@ -42,6 +42,8 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
         try:
             raw = RawDocument.decode(payload)
             outcome = runtime.processor(conn).process(raw)
+            if outcome.status == "committed":
+                failpoints.hit("after_commit")  # tests crash here: committed, not yet marked done
         except TRANSIENT:
             log.warning("job_retry", exc_info=True)
             raise

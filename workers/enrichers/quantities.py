@@ -19,6 +19,7 @@ from functools import cache
 
 from schemas.events import Quantity
 from workers.enrichers import gazetteer
+from workers.enrichers._construct import constructor
 
 NAME = "quantities"
 VERSION = "1"
@@ -121,6 +122,18 @@ def _noun_re() -> re.Pattern[str]:
     return re.compile(rf"\s{filler}(?P<noun>(?i:{'|'.join(PEOPLE_NOUNS + CASUALTY_NOUNS)}))\b")
 
 
+_WORD_RUN_RE = re.compile(r"\w+")
+_NOUN_KEYS = frozenset(w.lower() for w in PEOPLE_NOUNS + CASUALTY_NOUNS)
+
+
+def _may_name_a_noun(tail: str) -> bool:
+    """False only when :func:`_noun_re` cannot match ``tail``: its noun follows whitespace and ends at a word
+    boundary, so it is a whole ``\\w+`` run of the tail; an ASCII run matches ignoring case exactly when its
+    lower-case form is a noun (non-ASCII runs are left to the regex). The full pattern, with its long
+    case-insensitive demonym alternation, is the most expensive test of a number; most numbers have no noun."""
+    return any(not w.isascii() or w.lower() in _NOUN_KEYS for w in _WORD_RUN_RE.findall(tail))
+
+
 _CASUALTY_AFTER_RE = re.compile(rf"(?:\s[\w\-]+){{0,2}}?\s{CASUALTY_VERBS}\b", re.IGNORECASE)
 _CASUALTY_BEFORE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured|left|claimed)\s$", re.IGNORECASE)
 _AGE_BEFORE_RE = re.compile(r"(?:aged|age of|âgée? de)\s$", re.IGNORECASE)
@@ -176,7 +189,7 @@ def _classify(text: str, m: re.Match[str], begin: int) -> tuple[str, str | None,
         return "age", "years", stop
     if _AGE_BEFORE_RE.search(head) and m["num"] and not m["scale"]:
         return "age", "years", end
-    noun = _noun_re().match(tail)
+    noun = _noun_re().match(tail) if _may_name_a_noun(tail) else None
     if noun:
         word = noun["noun"]
         casualty = word.casefold() in CASUALTY_SET or _CASUALTY_BEFORE_RE.search(head)
@@ -210,12 +223,11 @@ def extract_quantities(text: str, lang: str | None = None) -> list[Quantity]:
         covered = stop
         value = _value(m, lang)
         low, high, approximate = _bounds(m, value, qualifier.group().strip().casefold() if qualifier else "")
-        found.append(Quantity.model_construct(
-            text=text[begin:stop].strip(), value=value, unit=unit, kind=name, low=low, high=high, approximate=approximate,
-        ))
+        found.append(_quantity(text[begin:stop].strip(), value, unit, name, low, high, approximate))
     return found
 
 
+_quantity = constructor(Quantity)  # (text, value, unit, kind, low, high, approximate)
 LOWER_BOUND_WORDS = {"more than", "over", "at least", "más de", "al menos", "plus de", "au moins", "mehr als", "mindestens"}
 UPPER_BOUND_WORDS = {"up to", "fewer than", "less than", "almost", "nearly", "casi", "près de", "fast"}
 

@@ -24,6 +24,7 @@ import re
 from bisect import bisect_left
 
 from schemas.events import Entity, Quote
+from workers.enrichers._construct import constructor
 from workers.enrichers.text import sentence_span
 
 NAME = "quotes"
@@ -140,6 +141,9 @@ def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
             speaker, is_person = previous[1], previous[2]
         else:
             speaker = None
-        quotes.append(Quote.model_construct(text=body, speaker=speaker))
+        quotes.append(_quote(body, speaker))
         previous = (end, speaker, is_person)
     return quotes
+
+
+_quote = constructor(Quote)

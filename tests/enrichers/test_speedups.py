@@ -1,0 +1,59 @@
+"""The speed-ups are exact rewrites: each is checked against the slower form it replaced."""
+
+import random
+import re
+
+from schemas.events import Entity, Quantity, Quote
+from workers.enrichers import quantities, urgency
+from workers.enrichers._construct import constructor
+from workers.enrichers.text import fold_text, longest_first_alternation
+
+
+def test_constructor_leaves_what_model_construct_leaves():
+    for cls, values in ((Entity, ("Kyiv", "GPE", "Kyiv", "gpe:ua-kyiv", 3, 7)), (Quote, ("We will rebuild it", None)),
+                        (Quantity, ("8,500 troops", 8500.0, "troops", "people", None, None, False))):
+        a, b = cls.model_construct(**dict(zip(cls.model_fields, values))), constructor(cls)(*values)
+        for attr in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+            assert getattr(a, attr) == getattr(b, attr)
+        assert list(a.__dict__) == list(b.__dict__) and a.model_dump_json() == b.model_dump_json() and a == b
+
+
+def test_trie_alternation_matches_the_longest_first_alternation():
+    rng = random.Random(7)
+    for _ in range(2000):
+        alphabet = "ab c-é"[: rng.randint(2, 6)]
+        words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 8))}
+        plain = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + ")")
+        trie = re.compile(r"\b(" + longest_first_alternation(words) + ")")
+        for _ in range(10):
+            text = "".join(rng.choice(alphabet + "x") for _ in range(rng.randint(0, 30)))
+            assert plain.findall(text) == trie.findall(text)
+
+
+def test_first_letter_filters_do_not_change_urgency_matches():
+    texts = ["BREAKING: Residents told to EVACUATE, sirens and a State of Emergency", "Alerte info : évacuation, urgence",
+             "Última hora: alerta y evacuación", "Eilmeldung: Warnung, Evakuierung, Notstand; er warnt",
+             "ſtate of emergency, İmminent ÉVACUATION, Just In, Developing Story, red alert, take shelter",
+             "flash flood warning; shelter in place; air raid; advierte; avertit; dernière minute; urgent"]
+    for text in texts:
+        for new in (urgency.BREAKING_RE, urgency.WARNING_RE):
+            old = re.compile(new.pattern.replace(new.pattern[2:new.pattern.index(")") + 1], "", 1), new.flags)
+            assert "(?=" not in old.pattern[:4] and old.pattern != new.pattern
+            assert [m.span() for m in old.finditer(text)] == [m.span() for m in new.finditer(text)]
+
+
+def test_noun_prefilter_never_hides_a_noun():
+    tails = [" troops", " Russian troops,", " more Ukrainian SOLDIERS", " réfugiés", " Flüchtlinge", " homes had been",
+             " ſoldiers", " people.", " US-led forces", "\tvictims", " Toten", " of them"]
+    for tail in tails:
+        if quantities._noun_re().match(tail):
+            assert quantities._may_name_a_noun(tail)
+
+
+def test_fold_text_maps_apostrophes_and_spaces_like_before():
+    table = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "\u00a0": " "})
+    for text in ["Russia’s `war´ ‘now’", "a\u00a0b", "plain ascii `tick`", "Zelenskyy’s Kyiv", ""]:
+        value = text.translate(table)
+        expected = " ".join(value.casefold().replace(".", "").split()) if value.isascii() else None
+        if expected is not None:
+            assert fold_text(text) == expected

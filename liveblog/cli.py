@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import redis
 import structlog
@@ -26,6 +27,7 @@ from liveblog import metrics as metrics_mod
 from liveblog import stats as stats_mod
 from producers.enqueue import ingest_queue, submit
 from producers.files import read_sources
+from producers.ledger import Ledger, audit
 from schemas.documents import ParseOptions
 from schemas.errors import InputRejected, LiveblogError, RedisUnavailable, UsageError
 from schemas.keys import Keys
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("produce", help="enqueue documents to REDIS_URL")
     _parse_options(p)
+    p.add_argument("--ledger", type=Path, help="append each accepted document id here (fsynced), for stats --ledger")
 
     p = sub.add_parser("worker", help="run RQ workers on the ingest queue")
     p.add_argument("--burst", action="store_true", help="exit once the queue is empty")
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stats", help="counters that reconcile, queue depths, workers")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--ledger", type=Path, help="a producer's ledger: report accepted documents Redis lost")
 
     p = sub.add_parser("eval", help="evaluate a stage on the project's labelled corpus")
     p.add_argument("stage", choices=sorted(EVALUATORS), help="which stage to evaluate")
@@ -217,12 +221,15 @@ def cmd_produce(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
     accepted = repeated = 0
+    ledger = Ledger(args.ledger) if args.ledger else None
     for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
         if submit(conn, raw, settings):
             accepted += 1
             print(raw.document_id)
         else:
             repeated += 1
+        if ledger:
+            ledger.append([raw])
     print(f"liveblog: accepted {accepted}, already accepted {repeated}", file=sys.stderr)
     return 0
 
@@ -340,8 +347,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
     result = metrics_mod.snapshot(conn, settings)  # the counters plus job durations, alerts, group lag
-    print(json.dumps(result, indent=2) if args.json else stats_mod.render(result) + "\n" + metrics_mod.render(result))
-    return 0
+    if args.ledger:
+        found = audit(conn, Ledger(args.ledger), Keys(settings.key_prefix))
+        result["ledger"] = {"documents": found.documents, "missing": found.missing, "ok": found.ok}
+        result["reconciled"]["ok"] = result["reconciled"]["ok"] and found.ok
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(stats_mod.render(result) + "\n" + metrics_mod.render(result))
+        if args.ledger:
+            ledger = result["ledger"]
+            print(f"ledger     {ledger['documents']} accepted by the producer, {len(ledger['missing'])} unknown to Redis"
+                  + ("" if ledger["ok"] else " [LOST: produce the same sources again to restore them]"))
+    return 0 if result["reconciled"]["ok"] else 1
 
 
 EVALUATORS = {

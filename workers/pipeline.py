@@ -23,7 +23,7 @@ from workers.commit import Committer, DedupPlan, Planned, Retraction, StoredPost
 from workers.dedup import retractions
 from workers.dedup import signature as sigmod
 from workers.dedup.index import Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for
-from workers.dedup.stories import Features, anchors, names, page_topics
+from workers.dedup.stories import Features, dedup_features, names, page_topics
 from workers.identity import content_hash
 from workers.normalize import fingerprint_text
 from workers.parsers import parse
@@ -138,7 +138,7 @@ class DocumentProcessor:
                 context = self.enricher.context([f"{p.title}\n\n{p.body}" for p in doc.posts])
             for i in needs:
                 enriched[i] = self.enricher.enrich(doc.posts[i], context)
-                features[i] = post_features(doc.posts[i])
+                features[i] = post_features(doc.posts[i], enriched[i])
             created = [i for i, d in enumerate(decisions) if d == "created"]
             members, assigned = self._assign(doc, created, features)
             retracted = self._retractions(doc, fetched_ms, raw.fetched_at)
@@ -323,14 +323,9 @@ def _tally(decisions: list[str]) -> dict[str, int]:
     return {d: sum(1 for x in decisions if x == d) for d in ("created", "updated", "duplicate", "stale")}
 
 
-def post_features(post: ParsedPost) -> Features:
+def post_features(post: ParsedPost, enrichment: Enrichment | None = None) -> Features:
     """What near-duplicate and story rules compare, computed once per post per job."""
-    return Features(
-        sig=sigmod.signature(post.title, post.body),
-        anchors=anchors(post.title, post.body),
-        names=names(post.title, post.body),
-        published_ms=_ms(post.published_at),
-    )
+    return dedup_features(post.title, post.body, _ms(post.published_at), post.blog_id, enrichment)
 
 
 def _ms(moment: datetime) -> int:

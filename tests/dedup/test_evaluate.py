@@ -29,7 +29,7 @@ def test_evaluation_meets_the_targets_on_the_corpus(conn, settings):
     result = evaluate.score(corpus, evaluate.run(corpus, Settings(), conn=conn))
     assert result["repeat"]["precision"] >= 0.95 and result["repeat"]["recall"] >= 0.90
     assert result["story"]["precision"] >= 0.95
-    assert result["story"]["recall"] >= 0.85  # below the 0.90 target: see docs/dedup.md
+    assert result["story"]["recall"] >= 0.90
     assert result["events"]["retracted"] == sum(1 for p in corpus.posts if p.retract_after_polls)
     assert result["events"]["updated"] == sum(1 for p in corpus.posts if p.edit)
 

@@ -72,3 +72,45 @@ def test_best_prefers_repeats_then_score_then_reference():
              (Link("repeat", "near-duplicate", 0.6), "a|1")]
     assert best(links)[1] == "a|1"
     assert best([]) is None
+
+
+def _with_story(story: str, feats: Features) -> tuple[Features, str]:
+    return feats, story
+
+
+def test_follow_up_in_new_words_is_linked_by_restated_phrases_and_amounts():
+    from workers.dedup.stories import dedup_features, followup_evidence, owners_of
+
+    old = dedup_features("Ferry runs aground", "The ferry ran aground on a sandbank this morning. The operator said "
+                         "the 112 passengers and 14 crew were safe. Tugs are waiting for the tide.", 0, "b")
+    new = dedup_features("Passengers describe a bump", "Passengers said the grounding felt like a long bump. The "
+                         "operator repeated that the 112 passengers and 14 crew were safe.", 2 * HOUR_MS, "b")
+    evidence = followup_evidence(new, old, "st-a", owners_of(new, [(old, "st-a")]), frozenset())
+    assert evidence >= 3  # one restated sentence counts at most SENTENCE_EVIDENCE_MAX
+    found = link(new, old, **RULES, evidence=evidence + 1)
+    assert (found.kind, found.rule) == ("story", "follow-up")
+    # the same phrase also in a nearby post of another story is not evidence for either
+    other = dedup_features("Other ferry", "Elsewhere the 112 passengers and 14 crew were safe too.", HOUR_MS, "b")
+    assert followup_evidence(new, old, "st-a", owners_of(new, [(old, "st-a"), (other, "st-b")]), frozenset()) == 0
+    # and not outside the follow-up window
+    late = dedup_features("Passengers describe a bump", "Passengers said the grounding felt like a "
+                          "long bump. The operator repeated that the 112 passengers and 14 crew were safe.",
+                          30 * HOUR_MS, "b")
+    assert link(late, old, **RULES, evidence=10) is None
+
+
+def test_a_credit_line_alone_is_not_a_follow_up():
+    from workers.dedup.stories import dedup_features, followup_evidence, owners_of
+
+    credit = "This post was shared by the Valley Herald."
+    old = dedup_features("Rest centre opens", f"The hall opened at noon for families.\n\n{credit}", 0, "b")
+    new = dedup_features("Trains halted", f"No trains will cross the viaduct today.\n\n{credit}", HOUR_MS, "b")
+    assert followup_evidence(new, old, "st-a", owners_of(new, [(old, "st-a")]), frozenset()) < 4
+
+
+def test_stored_phrases_round_trip():
+    from workers.dedup.stories import dedup_features
+
+    f = dedup_features("t", "Crews worked through the night on the barrier at the bottom of Mill Row.", 0, "b")
+    stored = Features(f.sig, f.anchors, f.names, f.published_ms)
+    assert stored.phrases == frozenset().union(*f.sentences) and stored.phrases

@@ -3,7 +3,8 @@ grouping on the labelled corpus, through the real pipeline and commit script.
 
 Runs on an in-process Redis (fakeredis with Lua), so it needs no server and leaves
 nothing behind. Repeat detection is scored on (post, repeated post) pairs; story
-grouping on all pairs of posts put in the same story.
+grouping on all pairs of posts put in the same story. Posts go through the production
+enrichers, as dedup features use their entity ids and amounts.
 """
 
 from __future__ import annotations
@@ -14,19 +15,8 @@ import json
 import sys
 from datetime import datetime
 
-from schemas.events import Enrichment
 from schemas.settings import Settings
 from workers.dedup.corpus import Corpus, load, polls
-
-
-class NoEnrichment:
-    """Dedup does not read enrichment; skipping it keeps the evaluation fast and self-contained."""
-
-    def context(self, texts: list[str]) -> None:
-        return None
-
-    def enrich(self, post, context) -> Enrichment:
-        return Enrichment()
 
 
 def run(corpus: Corpus, settings: Settings | None = None, conn=None) -> list[dict]:
@@ -34,13 +24,13 @@ def run(corpus: Corpus, settings: Settings | None = None, conn=None) -> list[dic
 
     ``conn`` defaults to a fresh in-process Redis; tests pass their private server.
     """
-    from workers.pipeline import DocumentProcessor
+    from workers.pipeline import DefaultEnricher, DocumentProcessor
 
     if conn is None:
         import fakeredis
 
         conn = fakeredis.FakeRedis()
-    processor = DocumentProcessor(conn, settings or Settings(), NoEnrichment())
+    processor = DocumentProcessor(conn, settings or Settings(), DefaultEnricher())
     for document in polls(corpus):
         processor.process(document)
     return [json.loads(fields[b"event"]) for _, fields in conn.xrange(processor.committer.keys.events)]

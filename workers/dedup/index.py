@@ -9,13 +9,16 @@ so two workers racing on near-duplicates end as one original and one repeat.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from redis import Redis
 
 from schemas.keys import Keys
 from workers.dedup import signature as sigmod
-from workers.dedup.stories import RARE_NAME_MAX, Features, Link, best, link
+from workers.dedup.stories import (
+    PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features, Link, best, followup_evidence, link, owners_of,
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,19 @@ def ref(blog_id: str, post_id: str) -> str:
 
 
 def bucket_names(features: Features) -> list[str]:
-    """LSH band buckets, anchors, then names: every index key that can lead to a candidate."""
-    return sigmod.band_keys(features.sig) + list(features.anchors) + [f"n:{n}" for n in sorted(features.names)]
+    """LSH band buckets, anchors (not the packed phrases, which are only compared), names,
+    then the blog's recent-posts buckets: every index key that can lead to a candidate."""
+    return (sigmod.band_keys(features.sig) + [a for a in features.anchors if not a.startswith(PHRASE_ANCHOR)]
+            + [f"n:{n}" for n in sorted(features.names)] + recent_buckets(features))
+
+
+def recent_buckets(features: Features) -> list[str]:
+    """The post's slot of its blog's recent posts, and the slot before (see RECENT_SLOT_MS)."""
+    if not features.blog:
+        return []
+    blog = hashlib.blake2b(features.blog.encode("utf-8"), digest_size=4).hexdigest()
+    slot = features.published_ms // RECENT_SLOT_MS
+    return [f"r:{blog}:{slot}", f"r:{blog}:{slot - 1}"]
 
 
 def is_name_bucket(key: str) -> bool:
@@ -136,10 +150,13 @@ def assign(
             and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
         )
         links: list[tuple[Link, str]] = []
-        for r in refs:
-            cand = known.get(r)
-            found = cand and link(post.features, cand.features, repeat_min=repeat_min, story_min=story_min,
-                                  story_window_ms=story_window_ms, rare=rare)
+        cands = [known[r] for r in sorted(refs) if r in known]
+        owners = owners_of(post.features, [(c.features, c.story_id) for c in cands])
+        for cand in cands:
+            r = cand.ref
+            evidence = followup_evidence(post.features, cand.features, cand.story_id, owners, rare)
+            found = link(post.features, cand.features, repeat_min=repeat_min, story_min=story_min,
+                         story_window_ms=story_window_ms, rare=rare, evidence=evidence)
             if found:
                 links.append((found, r))
         chosen = best(links)

@@ -11,9 +11,11 @@ only that event produces.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -50,6 +52,37 @@ _NOT_NAMES = frozenset(
 # Numbers specific enough to identify an event: three digits or more (6,200; 1.8 is not).
 _NUMBER = re.compile(r"\b\d[\d,.]*\d\d\b")
 
+# Follow-ups: a later post of the same event in new words restates some of its facts - a
+# phrase ("the 112 passengers and 14 crew were safe", "will cost about £240,000"), an entity
+# or an amount - that no other story nearby uses. Phrases are word 4-grams with at least two
+# content words; at most PHRASE_MAX of them (the smallest hashes, so a sample is consistent
+# across posts) are stored with the post, as 24-bit hashes in one packed anchor.
+PHRASE_WORDS = 4
+PHRASE_CONTENT_MIN = 2
+PHRASE_MAX = 64
+PHRASE_ANCHOR = "s:"
+FOLLOWUP_EVIDENCE_MIN = 4
+# One restated sentence counts at most this much: a sentence is one piece of evidence, and a
+# credit line ("This post was shared by the Valley Herald.") is a sentence too.
+SENTENCE_EVIDENCE_MAX = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]*\s+|\n+")
+FOLLOWUP_WINDOW_MS = 12 * 3600 * 1000
+# Recent posts of the same blog are candidates whatever their words (a live page follows up
+# its own stories): one bucket per blog and RECENT_SLOT_MS slot; a post is written to its
+# slot and the one before, so posts up to one to two slots apart meet.
+RECENT_SLOT_MS = 6 * 3600 * 1000
+_STOPWORDS = frozenset(
+    "a about after again all also an and any are as at be been before being but by can could did do does "
+    "for from had has have he her here him his how i if in into is it its just more most much my no not now "
+    "of on once one only or other our out over said says she should so some such than that the their them "
+    "then there these they this those to too under until up very was we were what when where which while "
+    "who will with would you your".split()
+)
+# Entity ids and amounts from the enrichers, stored among the names with a non-hex first
+# character so they are told apart from surface names (which they would double-count).
+ENTITY_PREFIX = "i"
+AMOUNT_PREFIX = "v"
+
 
 @dataclass(frozen=True)
 class Features:
@@ -59,6 +92,20 @@ class Features:
     anchors: tuple[str, ...]
     names: frozenset[str]
     published_ms: int
+    blog: str = ""  # the new post's blog (recent-posts bucket); not stored
+    # The new post's phrase hashes by sentence, all of them (see followup_evidence); not
+    # stored: an indexed post is compared through its stored sample, ``phrases``.
+    sentences: tuple[frozenset[int], ...] = ()
+
+    @cached_property
+    def phrases(self) -> frozenset[int]:
+        """The post's phrase hashes, unpacked from their anchor."""
+        return next((unpack_phrases(a) for a in self.anchors if a.startswith(PHRASE_ANCHOR)), frozenset())
+
+    @cached_property
+    def strong(self) -> frozenset[str]:
+        """Entity ids and amounts (enrichers), as stored among the names."""
+        return frozenset(n for n in self.names if n[:1] in (ENTITY_PREFIX, AMOUNT_PREFIX))
 
 
 @dataclass(frozen=True)
@@ -89,6 +136,45 @@ def anchors(title: str, body: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def phrase_sentences(title: str, body: str) -> tuple[frozenset[int], ...]:
+    """24-bit hashes of the word 4-grams with two content words or more, per sentence (the
+    title is a sentence); sentences without one are left out."""
+    out = []
+    for sentence in [title, *_SENTENCE_END.split(body)]:
+        ws = words(sentence)
+        found = set()
+        for i in range(len(ws) - PHRASE_WORDS + 1):
+            gram = ws[i : i + PHRASE_WORDS]
+            if sum(w not in _STOPWORDS for w in gram) >= PHRASE_CONTENT_MIN:
+                found.add(int.from_bytes(hashlib.blake2b(" ".join(gram).encode("utf-8"), digest_size=3).digest(), "big"))
+        if found:
+            out.append(frozenset(found))
+    return tuple(out)
+
+
+def phrases(sentences: tuple[frozenset[int], ...]) -> tuple[int, ...]:
+    """What is stored: the PHRASE_MAX smallest phrase hashes (a consistent sample), sorted."""
+    return tuple(sorted(frozenset().union(*sentences))[:PHRASE_MAX])
+
+
+def pack_phrases(values: tuple[int, ...]) -> str:
+    """One anchor holding all phrase hashes (3 bytes each, base64): stored, never indexed."""
+    return PHRASE_ANCHOR + base64.b64encode(b"".join(v.to_bytes(3, "big") for v in values)).decode("ascii")
+
+
+def unpack_phrases(anchor: str) -> frozenset[int]:
+    raw = base64.b64decode(anchor[len(PHRASE_ANCHOR):])
+    return frozenset(int.from_bytes(raw[i : i + 3], "big") for i in range(0, len(raw) - 2, 3))
+
+
+def strong_keys(entity_ids, amounts) -> frozenset[str]:
+    """Enricher evidence as name tokens: canonical entity ids (``person:peter-wynn`` whether
+    the post says "Peter Wynn" or "Mr Wynn") and amounts with their unit (``money:240000:GBP``)."""
+    out = {ENTITY_PREFIX + _short(e)[:7] for e in entity_ids}
+    out.update(AMOUNT_PREFIX + _short(a)[:7] for a in amounts)
+    return frozenset(out)
+
+
 def names(title: str, body: str) -> frozenset[str]:
     """Capitalised names (not sentence starts) and numbers, as short hashes."""
     found = set()
@@ -116,11 +202,13 @@ def _names_in(line: str) -> set[str]:
 
 def link(
     new: Features, old: Features, *, repeat_min: float, story_min: float, story_window_ms: int,
-    rare: frozenset[str] = frozenset(),
+    rare: frozenset[str] = frozenset(), evidence: int = 0,
 ) -> Link | None:
     """The strongest rule that ties ``new`` to ``old``, or None.
 
-    ``rare`` holds the new post's names that few indexed posts share (see RARE_NAME_MAX).
+    ``rare`` holds the new post's names that few indexed posts share (see RARE_NAME_MAX);
+    ``evidence`` counts the phrases, entities and amounts ``new`` shares with ``old`` and with
+    no candidate of another story (see followup_evidence).
     """
     score = similarity(new.sig, old.sig)
     if score >= repeat_min:
@@ -134,9 +222,46 @@ def link(
         return Link("story", "overlap", score)
     if any(a.startswith("t:") for a in shared) and _name_overlap(new.names, old.names):
         return Link("story", "same-headline", score)
-    if len(rare & old.names) >= RARE_SHARED_MIN:
+    if len({n for n in rare & old.names if n[:1] not in (ENTITY_PREFIX, AMOUNT_PREFIX)}) >= RARE_SHARED_MIN:
         return Link("story", "shared-names", score)
+    if evidence >= FOLLOWUP_EVIDENCE_MIN and abs(new.published_ms - old.published_ms) <= FOLLOWUP_WINDOW_MS:
+        return Link("story", "follow-up", score)
     return None
+
+
+def followup_evidence(new: Features, old: Features, old_story: str, owners: dict, rare: frozenset[str]) -> int:
+    """Evidence that ``new`` follows up ``old``'s story: the phrases it restates from ``old``
+    (at most SENTENCE_EVIDENCE_MAX per sentence of ``new``) plus the rare entity ids and amounts
+    they share, counting only what no nearby candidate of another story carries. ``owners``
+    maps each phrase hash / name token of ``new`` to the story ids of the candidates within
+    FOLLOWUP_WINDOW_MS carrying it (owners_of)."""
+    def exclusive(key) -> bool:
+        return owners.get(key, frozenset()) <= {old_story}
+
+    total, counted = 0, set()
+    for sentence in _sentences(new):  # a phrase the title repeats from the body counts once
+        found = {h for h in sentence & old.phrases if h not in counted and exclusive(("p", h))}
+        counted |= found
+        total += min(SENTENCE_EVIDENCE_MAX, len(found))
+    return total + sum(1 for n in new.strong & old.strong & rare if exclusive(("n", n)))
+
+
+def _sentences(features: Features) -> tuple[frozenset[int], ...]:
+    return features.sentences or ((features.phrases,) if features.phrases else ())
+
+
+def owners_of(new: Features, candidates: list[tuple[Features, str]]) -> dict:
+    """For followup_evidence: (kind, key) -> story ids of the candidates carrying it."""
+    mine = frozenset().union(*_sentences(new))
+    out: dict[tuple[str, object], set[str]] = {}
+    for feats, story in candidates:
+        if abs(new.published_ms - feats.published_ms) > FOLLOWUP_WINDOW_MS:
+            continue
+        for h in mine & feats.phrases:
+            out.setdefault(("p", h), set()).add(story)
+        for n in new.strong & feats.strong:
+            out.setdefault(("n", n), set()).add(story)
+    return out
 
 
 def page_topics(per_post_names: list[frozenset[str]]) -> frozenset[str]:
@@ -162,3 +287,26 @@ def best(links: list[tuple[Link, str]]) -> tuple[Link, str] | None:
     if not links:
         return None
     return min(links, key=lambda lr: (lr[0].kind != "repeat", -lr[0].score, lr[1]))
+
+
+def dedup_features(title: str, body: str, published_ms: int, blog: str = "", enrichment=None) -> Features:
+    """Everything the repeat and story rules compare for one post (production and evaluation
+    alike: ``workers.pipeline.post_features``). ``enrichment`` is the post's Enrichment: its
+    canonical entity ids and amounts join the names; without it they are simply absent."""
+    from workers.dedup.signature import signature
+
+    found = names(title, body)
+    if enrichment is not None:
+        found |= strong_keys(
+            {e.id for e in enrichment.entities},
+            {f"{q.kind}:{q.value:g}:{q.unit or ''}" for q in enrichment.quantities if q.value is not None},
+        )
+    sentences = phrase_sentences(title, body)
+    return Features(
+        sig=signature(title, body),
+        anchors=anchors(title, body) + (pack_phrases(phrases(sentences)),),
+        names=found,
+        published_ms=published_ms,
+        blog=blog,
+        sentences=sentences,
+    )

@@ -11,6 +11,8 @@ only that event produces.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import base64
 import hashlib
 import re
@@ -202,7 +204,7 @@ def _names_in(line: str) -> set[str]:
 
 def link(
     new: Features, old: Features, *, repeat_min: float, story_min: float, story_window_ms: int,
-    rare: frozenset[str] = frozenset(), evidence: int = 0,
+    rare: frozenset[str] = frozenset(), evidence: int | Callable[[], int] = 0,
 ) -> Link | None:
     """The strongest rule that ties ``new`` to ``old``, or None.
 
@@ -224,8 +226,10 @@ def link(
         return Link("story", "same-headline", score)
     if len({n for n in rare & old.names if n[:1] not in (ENTITY_PREFIX, AMOUNT_PREFIX)}) >= RARE_SHARED_MIN:
         return Link("story", "shared-names", score)
-    if evidence >= FOLLOWUP_EVIDENCE_MIN and abs(new.published_ms - old.published_ms) <= FOLLOWUP_WINDOW_MS:
-        return Link("story", "follow-up", score)
+    if abs(new.published_ms - old.published_ms) <= FOLLOWUP_WINDOW_MS:
+        # the costliest rule, computed only when every cheaper one has said no
+        if (evidence() if callable(evidence) else evidence) >= FOLLOWUP_EVIDENCE_MIN:
+            return Link("story", "follow-up", score)
     return None
 
 
@@ -238,12 +242,16 @@ def followup_evidence(new: Features, old: Features, old_story: str, owners: dict
     def exclusive(key) -> bool:
         return owners.get(key, frozenset()) <= {old_story}
 
+    sentences = _sentences(new)
+    shared_names = new.strong & old.strong & rare
+    if not shared_names and not any(sentence & old.phrases for sentence in sentences):
+        return 0  # nothing in common: the usual case for the other posts of the page
     total, counted = 0, set()
-    for sentence in _sentences(new):  # a phrase the title repeats from the body counts once
+    for sentence in sentences:  # a phrase the title repeats from the body counts once
         found = {h for h in sentence & old.phrases if h not in counted and exclusive(("p", h))}
         counted |= found
         total += min(SENTENCE_EVIDENCE_MAX, len(found))
-    return total + sum(1 for n in new.strong & old.strong & rare if exclusive(("n", n)))
+    return total + sum(1 for n in shared_names if exclusive(("n", n)))
 
 
 def _sentences(features: Features) -> tuple[frozenset[int], ...]:

@@ -1,4 +1,4 @@
-"""`liveblog`: parse, run, produce, worker, tail, stats.
+"""`liveblog`: parse, run, produce, worker, stats; tail, subscribe, dispatch, feed, schema live in their own modules.
 
 Exit codes: 0 ok, 2 usage error, 3 Redis unreachable, 4 input rejected.
 """
@@ -22,7 +22,7 @@ import structlog
 from rq.serializers import JSONSerializer
 
 from liveblog import connect as connecting
-from liveblog import bench_cli, logs, ops_cli, producer_cli
+from liveblog import bench_cli, dispatch, feeds, logs, ops_cli, producer_cli, schema_cli, subscribe_cli, tail_cli
 from liveblog import metrics as metrics_mod
 from liveblog import stats as stats_mod
 from producers.enqueue import ingest_queue, submit
@@ -96,13 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fork", action="store_true", help="fork a work horse per job (rq.Worker) instead of SimpleWorker")
     p.add_argument("--name", help="worker name (default: host and pid)")
 
-    p = sub.add_parser("tail", help="print the stream's events as NDJSON")
-    p.add_argument("--follow", "-f", action="store_true")
-    p.add_argument("--group", help="consumer group: resume where this group stopped")
-    p.add_argument("--consumer", help="consumer name within the group (default: host-pid)")
-    p.add_argument("--blog", help="read one blog's stream instead of all events")
-    p.add_argument("--count", type=int, default=0, help="stop after N events (0: no limit)")
-
     p = sub.add_parser("stats", help="counters that reconcile, queue depths, workers")
     p.add_argument("--json", action="store_true")
     p.add_argument("--ledger", type=Path, help="a producer's ledger: report accepted documents Redis lost")
@@ -113,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     producer_cli.add_commands(sub)
     ops_cli.add_commands(sub)
+    tail_cli.add_commands(sub)
+    subscribe_cli.add_commands(sub)
+    dispatch.add_command(sub)
+    feeds.add_command(sub)
+    schema_cli.add_command(sub)
     bench_cli.add_command(sub)
     return parser
 
@@ -286,63 +284,6 @@ def _supervise(args: argparse.Namespace) -> int:
     return max(codes) if any(codes) else 0
 
 
-def cmd_tail(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    conn = connecting.connect(settings)
-    keys = Keys(settings.key_prefix)
-    stream = keys.blog_events(args.blog) if args.blog else keys.events
-    pretty = sys.stdout.isatty()
-    printed = 0
-
-    def emit(fields: dict) -> bool:
-        nonlocal printed
-        event = fields[b"event"].decode("utf-8")
-        if pretty:
-            e = json.loads(event)
-            post = e["data"]["post"]
-            line = f"{e['time']}  {e['type'].rsplit('.', 1)[-1]:8} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
-        else:
-            line = event
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-        printed += 1
-        return bool(args.count) and printed >= args.count
-
-    if args.group:
-        consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
-        try:
-            conn.xgroup_create(stream, args.group, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        pending_first = "0"  # first our own unacknowledged entries, then new ones
-        while True:
-            batch = min(100, args.count - printed) if args.count else 100  # never take more than we will ack
-            rows = conn.xreadgroup(args.group, consumer, {stream: pending_first}, count=batch,
-                                   block=5000 if args.follow and pending_first == ">" else None)
-            entries = rows[0][1] if rows else []
-            if not entries and pending_first == "0":
-                pending_first = ">"
-                continue
-            for entry_id, fields in entries:
-                done = emit(fields)
-                conn.xack(stream, args.group, entry_id)
-                if done:
-                    return 0
-            if not entries and not args.follow:
-                return 0
-    cursor = b"0-0"
-    while True:
-        rows = conn.xread({stream: cursor}, count=500, block=5000 if args.follow else None)
-        entries = rows[0][1] if rows else []
-        for entry_id, fields in entries:
-            if emit(fields):
-                return 0
-            cursor = entry_id
-        if not entries and not args.follow:
-            return 0
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
@@ -379,13 +320,15 @@ COMMANDS = {
     "run": cmd_run,
     "produce": cmd_produce,
     "worker": cmd_worker,
-    "tail": cmd_tail,
     "stats": cmd_stats,
     "eval": cmd_eval,
     "bench": bench_cli.cmd_bench,
 }
 COMMANDS.update(producer_cli.COMMANDS)
 COMMANDS.update(ops_cli.COMMANDS)
+COMMANDS.update(tail_cli.COMMANDS)
+COMMANDS.update(subscribe_cli.COMMANDS)
+COMMANDS.update({"dispatch": dispatch.cmd_dispatch, "feed": feeds.cmd_feed, "schema": schema_cli.cmd_schema})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ from redis import Redis
 from rq import Worker
 from rq.registry import StartedJobRegistry
 
+from liveblog import consume
 from producers.enqueue import ingest_queue
 from schemas.keys import Keys
 from schemas.settings import Settings
@@ -13,7 +14,7 @@ from schemas.settings import Settings
 COUNTERS = (
     "documents_accepted", "documents_resubmitted", "documents_processed", "documents_dead_lettered",
     "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
-    "posts_repeat", "posts_retracted",
+    "posts_repeat", "posts_retracted", "alerts_matched", "alerts_suppressed",
     "polls_ok", "polls_unchanged", "polls_not_modified", "polls_failed", "polls_deferred",
 )
 
@@ -43,6 +44,8 @@ def collect(conn: Redis, settings: Settings) -> dict:
         "jobs": jobs,
         "workers": len(Worker.all(queue=queue)),
         "streams": {"events": _xlen(conn, keys.events), "dead_letter": _xlen(conn, keys.dead_letter)},
+        # consumer groups that lost entries to retention before reading them (docs/channels.md)
+        "gaps": consume.gap_warnings(conn, keys.events),
         "reconciled": {
             "documents": documents_ok,
             "posts": posts_ok,
@@ -71,10 +74,13 @@ def render(stats: dict) -> str:
             f"events     published {c['events_published']} = created + updated + retracted {c['posts_retracted']}"
             f" (stream length {stats['streams']['events']})   [{mark(rec['events'])}]",
             f"dedup      repeats {c['posts_repeat']} (created posts that repeat an earlier one)",
+            f"alerts     committed {c['alerts_matched']}, held back {c['alerts_suppressed']}"
+            " (subscriber already alerted about the story)",
             f"queue      queued {j['queued']}, dequeued {j['dequeued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
             f"polls      ok {c['polls_ok']}, not modified {c['polls_not_modified']}, unchanged {c['polls_unchanged']},"
             f" failed {c['polls_failed']}, deferred {c['polls_deferred']}",
             f"workers    {stats['workers']}",
             f"dead letter entries {stats['streams']['dead_letter']}",
+            *(f"gap        {warning}" for warning in stats.get("gaps", [])),
         ]
     )

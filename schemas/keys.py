@@ -43,6 +43,50 @@ class Keys:
         """Set by the commit (or the dead letter): a retried job sees it and does nothing."""
         return f"{self.prefix}:{{{blog_id}}}:doc:{document_id}"
 
+    def topic_events(self, topic: str) -> str:
+        """One topic's events, written by the commit script next to the global stream."""
+        return f"{self.prefix}:topic:{topic}:events"
+
+    @property
+    def notify(self) -> str:
+        """Pub/Sub channel: a hint that an event was committed (never the only copy)."""
+        return f"{self.prefix}:notify"
+
+    def blog_notify(self, blog_id: str) -> str:
+        return f"{self.prefix}:notify:{blog_id}"
+
+    @property
+    def subscriptions(self) -> str:
+        """Hash: subscription name -> Subscription JSON (secret included)."""
+        return f"{self.prefix}:subscriptions"
+
+    @property
+    def subscriptions_version(self) -> str:
+        """Counter moved by every subscription change; the commit re-checks it."""
+        return f"{self.prefix}:subscriptions:version"
+
+    def alerts(self, subscription: str) -> str:
+        """One subscriber's alert stream (the live page highlights the events it names)."""
+        return f"{self.prefix}:alerts:{subscription}"
+
+    @property
+    def alerts_dead_letter(self) -> str:
+        """Alerts whose webhook failed every attempt."""
+        return f"{self.prefix}:alerts:deadletter"
+
+    @property
+    def deliveries(self) -> str:
+        """Delivery log: one entry per webhook delivery outcome."""
+        return f"{self.prefix}:deliveries"
+
+    def alerted(self, subscription: str, story_id: str) -> str:
+        """Set NX by the commit: one alert per subscriber per story."""
+        return f"{self.prefix}:alerted:{subscription}:{story_id}"
+
+    def matched(self, subscription: str, blog_id: str, post_id: str) -> str:
+        """Set by the commit when a post's revision matched: an edit alerts only if it newly matches."""
+        return f"{self.prefix}:matched:{subscription}:{{{blog_id}}}:{post_id}"
+
     def accepted(self, document_id: str) -> str:
         """Set by a producer when it accepts a document: the same document twice runs once."""
         return f"{self.prefix}:accepted:{document_id}"

@@ -17,6 +17,8 @@ ALLOWED_JOBS = frozenset({JOB_PROCESS_DOCUMENT})
 DEFAULT_DEDUP_WINDOW_S = 7 * 24 * 3600
 DEFAULT_STREAM_MAXLEN = 1_000_000
 DEFAULT_BLOG_STREAM_MAXLEN = 100_000
+DEFAULT_TOPIC_STREAM_MAXLEN = 100_000
+DEFAULT_ALERT_STREAM_MAXLEN = 10_000
 
 
 class Settings(BaseModel):
@@ -37,7 +39,14 @@ class Settings(BaseModel):
     dedup_window_s: int = DEFAULT_DEDUP_WINDOW_S
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN
     blog_stream_maxlen: int = DEFAULT_BLOG_STREAM_MAXLEN
+    topic_stream_maxlen: int = DEFAULT_TOPIC_STREAM_MAXLEN
+    alert_stream_maxlen: int = DEFAULT_ALERT_STREAM_MAXLEN
     commit_attempts: int = 8
+    # Webhook delivery (liveblog dispatch): attempts before the dead letter, backoff bounds.
+    webhook_attempts: int = 5
+    webhook_backoff_base_s: float = 0.5
+    webhook_backoff_max_s: float = 30.0
+    webhook_timeout_s: float = 10.0
     # Near-duplicates and stories (docs/dedup.md): estimated Jaccard of word 3-grams.
     repeat_similarity_min: float = 0.4
     story_similarity_min: float = 0.2

@@ -8,7 +8,9 @@
 --
 -- KEYS: 1 done marker, 2 stats hash, 3 global stream, 4 blog stream, 5 blog post index
 --       (zset: post id by published ms), then n post hashes, r retracted post hashes,
---       m near-duplicate buckets (LSH bands and anchors), s story sets
+--       m near-duplicate buckets (LSH bands and anchors), s story sets,
+--       then the subscriptions version counter, t topic streams, and 3 per alert
+--       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker)
 -- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
 --       7 r, 8 m, 9 s, 10 index prune-before ms,
 --       then PER per post: decision, expected revision, content hash, event id, event json,
@@ -16,7 +18,11 @@
 --       repeat root, signature, published ms, anchors, names, title, bucket indexes (csv),
 --       story set index (0: none);
 --       then 3 per retraction: expected revision, event id, event json;
---       then m expected bucket sizes (-1: not read, so not re-checked)
+--       then m expected bucket sizes (-1: not read, so not re-checked);
+--       then the channels section at C = BFIRST + m: expected subscriptions version ('*': no alerts, not checked), t,
+--       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
+--       n topic index lists (csv, per post), then 5 per alert: post index, alert id,
+--       subscription, reasons (JSON), story id
 local done = KEYS[1]
 if redis.call('EXISTS', done) == 1 then
   return {'done', redis.call('GET', done)}
@@ -36,6 +42,14 @@ local RFIRST = FIRST + n * PER
 local BFIRST = RFIRST + r * 3
 local POSTS, RETRACT, BUCKETS, STORIES = 5, 5 + n, 5 + n + r, 5 + n + r + m
 local index = KEYS[5]
+local C = BFIRST + m
+local t = tonumber(ARGV[C + 1])
+local maxlen_topic = tonumber(ARGV[C + 2])
+local maxlen_alert = tonumber(ARGV[C + 3])
+local a_count = tonumber(ARGV[C + 4])
+local VERSION = 5 + n + r + m + s + 1
+local TOPICS, ALERTS = VERSION, VERSION + t
+local TFIRST, AFIRST = C + 8, C + 8 + n
 
 local function decide(key, hash)
   local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen', 'x')
@@ -78,6 +92,10 @@ for j = 1, m do
   end
 end
 
+if ARGV[C] ~= '*' and (redis.call('GET', KEYS[VERSION]) or '0') ~= ARGV[C] then
+  return {'conflict', ''}  -- subscriptions changed since the plan: re-plan with the new set
+end
+
 local counts = {created = 0, updated = 0, duplicate = 0, stale = 0}
 local repeats = 0
 local function xadd(stream, maxlen, id, etype, json)
@@ -87,9 +105,18 @@ local function xadd(stream, maxlen, id, etype, json)
     redis.call('XADD', stream, '*', 'id', id, 'type', etype, 'event', json)
   end
 end
-local function publish(id, etype, json)
+local function publish(id, etype, json, topics)
   xadd(KEYS[3], maxlen_all, id, etype, json)
   xadd(KEYS[4], maxlen_blog, id, etype, json)
+  if topics then
+    for k in string.gmatch(topics, '[^,]+') do
+      xadd(KEYS[TOPICS + tonumber(k)], maxlen_topic, id, etype, json)
+    end
+  end
+  -- a hint for live pages, never the only copy: a refused PUBLISH (ACL) must not undo the commit
+  local note = cjson.encode({id = id, blog = ARGV[C + 7], type = etype})
+  redis.pcall('PUBLISH', ARGV[C + 6], note)
+  redis.pcall('PUBLISH', ARGV[C + 5], note)
 end
 local function index_new_post(a)
   local ref = ARGV[a + 11]
@@ -113,7 +140,7 @@ for i = 1, n do
       'an', ARGV[a + 16], 'nm', ARGV[a + 17], 'tt', ARGV[a + 18])
     redis.call('HDEL', key, 'x')
     redis.call('ZADD', index, tonumber(ARGV[a + 15]), ARGV[a + 10])
-    publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4])
+    publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4], ARGV[TFIRST + i - 1])
     if decision == 'created' then index_new_post(a) end
   elseif decision == 'duplicate' and fetched > seen_at[i] then
     redis.call('HSET', key, 'seen', fetched)
@@ -124,7 +151,31 @@ for j = 1, r do
   local a = RFIRST + (j - 1) * 3
   redis.call('HSET', KEYS[RETRACT + j], 'x', '1', 'seen', fetched)
   redis.call('EXPIRE', KEYS[RETRACT + j], ttl)
-  publish(ARGV[a + 1], 'liveblog.post.retracted', ARGV[a + 2])
+  publish(ARGV[a + 1], 'liveblog.post.retracted', ARGV[a + 2], nil)
+end
+
+-- alerts: one per subscriber per story, and an edit only when it newly matches
+local alerts, suppressed = 0, 0
+for k = 1, a_count do
+  local b = AFIRST + (k - 1) * 5
+  local post = FIRST + (tonumber(ARGV[b]) - 1) * PER
+  local stream, alerted, matched = KEYS[ALERTS + (k - 1) * 3 + 1], KEYS[ALERTS + (k - 1) * 3 + 2], KEYS[ALERTS + (k - 1) * 3 + 3]
+  if redis.call('SET', matched, '1', 'NX', 'EX', ttl) then
+    if redis.call('SET', alerted, ARGV[b + 1], 'NX', 'EX', ttl) then
+      local fields = {'id', ARGV[b + 1], 'event_id', ARGV[post + 3], 'subscription', ARGV[b + 2],
+        'story_id', ARGV[b + 4], 'type', ARGV[post + 5], 'rule', ARGV[b + 3], 'event', ARGV[post + 4]}
+      if maxlen_alert > 0 then
+        redis.call('XADD', stream, 'MAXLEN', '~', maxlen_alert, '*', unpack(fields))
+      else
+        redis.call('XADD', stream, '*', unpack(fields))
+      end
+      alerts = alerts + 1
+    else
+      suppressed = suppressed + 1
+    end
+  else
+    redis.call('EXPIRE', matched, ttl)
+  end
 end
 for j = 1, m + s do
   if redis.call('EXISTS', KEYS[BUCKETS + j]) == 1 then redis.call('EXPIRE', KEYS[BUCKETS + j], ttl) end
@@ -142,6 +193,8 @@ redis.call('HINCRBY', stats, 'posts_stale', counts.stale)
 redis.call('HINCRBY', stats, 'posts_repeat', repeats)
 redis.call('HINCRBY', stats, 'posts_retracted', r)
 redis.call('HINCRBY', stats, 'events_published', counts.created + counts.updated + r)
+redis.call('HINCRBY', stats, 'alerts_matched', alerts)
+redis.call('HINCRBY', stats, 'alerts_suppressed', suppressed)
 local summary = ARGV[6]
 redis.call('SET', done, summary, 'EX', ttl)
 return {'ok', summary}

@@ -18,6 +18,7 @@ from importlib import resources
 from redis import Redis
 
 from schemas.keys import Keys
+from workers.alerts.plan import PlannedAlert
 
 COMMIT_LUA = resources.files("workers").joinpath("commit.lua").read_text(encoding="utf-8")
 DEAD_LETTER_LUA = """
@@ -83,6 +84,7 @@ class Planned:
     title: str = ""
     buckets: tuple[str, ...] = ()  # index keys to add the post to (created posts only)
     story_key: str = ""  # story set to add the post to (created posts only)
+    topics: tuple[str, ...] = ()  # per-topic streams the event also goes to
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,20 @@ class DedupPlan:
     bucket_sizes: dict[str, int] = field(default_factory=dict)
     retractions: tuple[Retraction, ...] = ()
     prune_before_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """Where events fan out beyond the global and blog streams, and the alerts to commit.
+
+    ``subscriptions_version`` is the version the alerts were matched against; the script
+    re-checks it ("*": no subscriptions were consulted, nothing to check).
+    """
+
+    subscriptions_version: str = "*"
+    alerts: tuple[PlannedAlert, ...] = ()
+    topic_maxlen: int = 0
+    alert_maxlen: int = 0
 
 
 STORED_FIELDS = ("rev", "hash", "seen", "t", "b", "a", "p", "st", "rr", "x", "tt")
@@ -129,6 +145,7 @@ class Committer:
         blog_maxlen: int,
         summary: dict,
         dedup: DedupPlan | None = None,
+        channels: ChannelPlan | None = None,
     ) -> tuple[str, object]:
         """Returns ("ok", summary) | ("done", previous summary) | ("conflict", [indexes]).
 
@@ -136,6 +153,9 @@ class Committer:
         list is empty and the whole document is re-planned.
         """
         dedup = dedup or DedupPlan(index_key=self.keys.post_index(blog_id))
+        channels = channels or ChannelPlan()
+        topics = sorted({t for p in planned for t in p.topics})
+        topic_no = {t: i + 1 for i, t in enumerate(topics)}
         buckets = sorted(set(dedup.bucket_sizes).union(*(p.buckets for p in planned)))
         stories = sorted({p.story_key for p in planned if p.story_key})
         keys = [
@@ -148,6 +168,9 @@ class Committer:
             *(r.key for r in dedup.retractions),
             *buckets,
             *stories,
+            self.keys.subscriptions_version,
+            *(self.keys.topic_events(t) for t in topics),
+            *(k for a in channels.alerts for k in (a.stream_key, a.alerted_key, a.matched_key)),
         ]
         args: list[object] = [fetched_ms, ttl_s, maxlen, blog_maxlen, len(planned), json.dumps(summary, sort_keys=True),
                               len(dedup.retractions), len(buckets), len(stories), dedup.prune_before_ms]
@@ -161,6 +184,11 @@ class Committer:
         for r in dedup.retractions:
             args += [r.expected_revision, r.event_id, r.event_json]
         args += [dedup.bucket_sizes.get(b, -1) for b in buckets]  # -1: written, not re-checked
+        args += [channels.subscriptions_version, len(topics), channels.topic_maxlen, channels.alert_maxlen,
+                 len(channels.alerts), self.keys.notify, self.keys.blog_notify(blog_id), blog_id]
+        args += [",".join(str(topic_no[t]) for t in p.topics) for p in planned]
+        for a in channels.alerts:
+            args += [a.post_index + 1, a.alert_id, a.subscription, a.reasons, a.story_id]
         status, detail = self._commit(keys=keys, args=args)
         status = _text(status)
         if status == "conflict":

@@ -7,6 +7,7 @@ Redis, so a crash there leaves no trace; the commit is one atomic script.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -19,7 +20,9 @@ from schemas.events import BlogRef, Enrichment, Event, EventData, PostData, even
 from schemas.keys import Keys
 from schemas.posts import ParsedDocument, ParsedPost, rfc3339
 from schemas.settings import Settings
-from workers.commit import Committer, DedupPlan, Planned, Retraction, StoredPost
+from workers.alerts.plan import plan_alerts
+from workers.alerts.store import SubscriptionCache
+from workers.commit import ChannelPlan, Committer, DedupPlan, Planned, Retraction, StoredPost
 from workers.dedup import retractions
 from workers.dedup import signature as sigmod
 from workers.dedup.index import Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for
@@ -113,6 +116,7 @@ class DocumentProcessor:
         self.settings = settings
         self.committer = Committer(redis, Keys(settings.key_prefix))
         self.enricher = enricher or DefaultEnricher()
+        self.subscriptions = SubscriptionCache(redis, self.committer.keys)
 
     def process(self, raw: RawDocument) -> Outcome:
         outcome = Outcome(document_id=raw.document_id, blog_id=raw.blog_id, status="committed")
@@ -166,6 +170,7 @@ class DocumentProcessor:
                 blog_maxlen=self.settings.blog_stream_maxlen,
                 summary=summary,
                 dedup=dedup,
+                channels=self._channels(planned),
             )
             if status == "conflict":
                 continue
@@ -181,6 +186,19 @@ class DocumentProcessor:
         raise CommitConflict(
             f"document {raw.document_id} kept conflicting with concurrent commits "
             f"after {self.settings.commit_attempts} attempts; RQ will retry it"
+        )
+
+    def _channels(self, planned: list[Planned]) -> ChannelPlan:
+        """Match the planned events against the subscriptions as of now (re-checked by the script)."""
+        version, subscriptions = self.subscriptions.current()
+        events = [(i, json.loads(p.event_json)) for i, p in enumerate(planned) if p.event_json] if subscriptions else []
+        # oldest first, as stories are decided: the first telling of a story is the one that alerts
+        events.sort(key=lambda ie: (ie[1]["data"]["post"]["published_at"], ie[1]["data"]["post"]["position"]))
+        return ChannelPlan(
+            subscriptions_version=version,
+            alerts=tuple(plan_alerts(events, subscriptions, self.committer.keys)),
+            topic_maxlen=self.settings.topic_stream_maxlen,
+            alert_maxlen=self.settings.alert_stream_maxlen,
         )
 
     def _assign(
@@ -279,6 +297,7 @@ class DocumentProcessor:
             title=post.title,
             buckets=tuple(self.committer.keys.lsh(n) for n in bucket_names(features)) if created else (),
             story_key=self.committer.keys.story(assigned.story_id) if created else "",
+            topics=tuple(sorted(set(enrichment.topics))),
         )
 
 

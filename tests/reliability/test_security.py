@@ -20,9 +20,9 @@ STORM = str(SAMPLES / "storm-live-2024-10-12.txt")
 ACL = {
     "producer": "on >producer-secret-7f3a ~liveblog:accepted:* ~liveblog:stats ~rq:* &rq:* "
                 "+@read +@write +@transaction +@connection +@scripting -@dangerous",
-    "worker": "on >worker-secret-91bc ~liveblog:* ~rq:* &rq:* "
+    "worker": "on >worker-secret-91bc ~liveblog:* ~rq:* &rq:* &liveblog:notify* "
               "+@read +@write +@transaction +@connection +@scripting +@stream +@pubsub -@dangerous +info",
-    "consumer": "on >consumer-secret-22de ~liveblog:events ~liveblog:{*}:events "
+    "consumer": "on >consumer-secret-22de ~liveblog:events ~liveblog:{*}:events ~liveblog:topic:* "
                 "+@read +@stream +@connection -@dangerous",
 }
 

@@ -1,0 +1,249 @@
+"""`liveblog dispatch`: deliver alerts to webhooks, signed per Standard Webhooks.
+
+At-least-once with an idempotency key: each alert stream is read with a consumer group;
+an alert is acknowledged only after its delivery is settled (sent, or dead-lettered after
+``webhook_attempts``), in the same MULTI/EXEC that logs the outcome and moves the
+``alerts_sent`` / ``alerts_failed`` counters. A dispatcher that dies leaves its alerts
+pending and another one claims them (XAUTOCLAIM), so a receiver may see an alert twice:
+``webhook-id`` is the alert id, the same on every attempt, for it to drop repeats.
+
+Retries wait ``base * 2**(attempt-1)`` seconds, capped at ``webhook_backoff_max_s``, times
+a random factor in [0.5, 1] (jitter, so failing receivers are not hit in lockstep); while
+one alert waits, others are delivered. Targets are checked like polled URLs
+(producers.fetch): a host resolving to a private, loopback or link-local address is
+refused unless ``--allow-private``, and the connection goes to the checked address.
+The signing secret is never logged or written anywhere but the subscription.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import http.client
+import json
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import redis
+import structlog
+from standardwebhooks.webhooks import Webhook
+
+from liveblog import connect as connecting
+from liveblog import consume
+from producers import fetch
+from schemas.keys import Keys
+from schemas.settings import Settings
+from schemas.subscriptions import Subscription
+from workers.alerts.store import SubscriptionCache
+
+log = structlog.get_logger("liveblog.dispatch")
+GROUP = "dispatch"
+
+
+class TargetRejected(fetch.FetchRejected):
+    """Raised when a webhook URL breaks the fetch policy (scheme, private address): never retried."""
+
+
+def check_target(url: str, *, allow_private: bool, resolver: fetch.Resolver = fetch.resolve) -> tuple[object, str]:
+    """The parsed target and the address to connect to, checked as polled URLs are."""
+    try:
+        target = fetch._check_url(url)
+        return target, fetch._pick_address(target.host, target.port, resolver, allow_private, url)
+    except fetch.FetchRejected as exc:
+        raise TargetRejected(str(exc).replace("fetch internal hosts", "deliver to internal hosts"), url=url) from exc
+
+
+def signed_headers(secret: str, alert_id: str, body: str, now: datetime) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": fetch.USER_AGENT,
+        "webhook-id": alert_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(alert_id, now, body),
+    }
+
+
+def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, timeout_s: float) -> int:
+    """POST once; the HTTP status, or an OSError/HTTPException when the exchange failed."""
+    target, address = check_target(url, allow_private=allow_private)
+    kind = fetch._PinnedHTTPSConnection if target.scheme == "https" else fetch._PinnedHTTPConnection
+    conn = kind(target, address, timeout=timeout_s)
+    try:
+        conn.request("POST", target.path, body=body.encode("utf-8"), headers={"Host": target.host_header, **headers})
+        response = conn.getresponse()
+        response.read(64 * 1024)
+        return response.status
+    finally:
+        conn.close()
+
+
+def payload(fields: dict[str, str]) -> str:
+    """The webhook body: the alert, with the event it is about."""
+    return json.dumps({
+        "type": "liveblog.alert", "id": fields["id"], "subscription": fields["subscription"],
+        "event_id": fields["event_id"], "story_id": fields["story_id"], "rule": json.loads(fields["rule"]),
+        "event": json.loads(fields["event"]),
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def backoff_s(attempt: int, settings: Settings, rng: random.Random) -> float:
+    return min(settings.webhook_backoff_max_s, settings.webhook_backoff_base_s * 2 ** (attempt - 1)) * rng.uniform(0.5, 1.0)
+
+
+@dataclass(order=True)
+class _Retry:
+    due: float
+    stream: str = field(compare=False)
+    entry_id: str = field(compare=False)
+    fields: dict = field(compare=False)
+    attempts: int = field(compare=False)
+
+
+class Dispatcher:
+    def __init__(self, conn: redis.Redis, settings: Settings, *, allow_private: bool = False,
+                 consumer: str | None = None, claim_idle_ms: int = 60_000, rng: random.Random | None = None) -> None:
+        self.conn, self.settings = conn, settings
+        self.keys = Keys(settings.key_prefix)
+        self.allow_private = allow_private
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.claim_idle_ms = claim_idle_ms
+        self.rng = rng or random.Random()
+        self.subscriptions = SubscriptionCache(conn, self.keys)
+        self.retries: list[_Retry] = []
+        self._streams: dict[str, Subscription] = {}
+        self._next_claim = 0.0
+
+    def run(self, *, burst: bool = False, block_ms: int = 1000) -> int:
+        """Deliver until stopped; with ``burst``, until nothing is left to send or retry."""
+        settled = 0
+        self._refresh(first=True)
+        while True:
+            did = self.step(block_ms=0 if burst else block_ms)
+            settled += did
+            if burst and not did and not self.retries:
+                return settled
+
+    def step(self, *, block_ms: int = 1000) -> int:
+        """One round: due retries, then new (and claimed) alerts. Returns alerts settled."""
+        self._refresh()
+        settled = 0
+        now = time.monotonic()
+        while self.retries and self.retries[0].due <= now:
+            r = heapq.heappop(self.retries)
+            settled += self._attempt(r.stream, r.entry_id, r.fields, r.attempts)
+        if not self._streams:
+            time.sleep(block_ms / 1000)
+            return settled
+        wait = block_ms
+        if self.retries:
+            wait = max(1, min(block_ms, int((self.retries[0].due - time.monotonic()) * 1000)))
+        rows = self.conn.xreadgroup(GROUP, self.consumer, {s: ">" for s in self._streams}, count=50,
+                                    block=wait or None)  # None: do not block (burst); 0 would block forever
+        for stream, entries in rows or []:
+            for entry_id, fields in entries:
+                settled += self._attempt(_text(stream), _text(entry_id), _fields(fields), 0)
+        return settled
+
+    def _refresh(self, *, first: bool = False) -> None:
+        """Follow subscription changes; claim what dead dispatchers left; re-read our own pending."""
+        _, subs = self.subscriptions.current()
+        wanted = {self.keys.alerts(s.name): s for s in subs if s.webhook_url}
+        new = [s for s in wanted if s not in self._streams]
+        self._streams = wanted
+        for stream in new:
+            consume.ensure_group(self.conn, stream, GROUP)
+        waiting = {r.entry_id for r in self.retries}
+        claim_all = first or time.monotonic() >= self._next_claim  # a dispatcher may have died since
+        if claim_all:
+            self._next_claim = time.monotonic() + max(1.0, self.claim_idle_ms / 2000)
+        for stream in (wanted if claim_all else new):
+            consume.claim_idle(self.conn, stream, GROUP, self.consumer, self.claim_idle_ms)
+            for _, entries in self.conn.xreadgroup(GROUP, self.consumer, {stream: "0"}, count=1000) or []:
+                for entry_id, fields in entries:
+                    if _text(entry_id) not in waiting:
+                        self._attempt(stream, _text(entry_id), _fields(fields), 0)
+
+    def _attempt(self, stream: str, entry_id: str, fields: dict[str, str], attempts: int) -> int:
+        sub = self._streams.get(stream)
+        if sub is None:  # unsubscribed (or webhook removed) while the alert waited
+            return self._settle(stream, entry_id, fields, attempts, "dropped", None, "subscription has no webhook now")
+        attempts += 1
+        status, error, permanent = None, None, False
+        try:
+            body = payload(fields)
+            headers = signed_headers(sub.webhook_secret.get_secret_value(), fields["id"], body,  # type: ignore[union-attr]
+                                     datetime.now(timezone.utc))
+            status = post(sub.webhook_url, body, headers, allow_private=self.allow_private,  # type: ignore[arg-type]
+                          timeout_s=self.settings.webhook_timeout_s)
+        except TargetRejected as exc:
+            error, permanent = str(exc), True
+        except (OSError, http.client.HTTPException, fetch.FetchError) as exc:  # refused, reset, timeout, DNS
+            error = f"{type(exc).__name__}: {exc}"
+        if status is not None and 200 <= status < 300:
+            return self._settle(stream, entry_id, fields, attempts, "sent", status, None)
+        error = error or f"HTTP {status}"
+        if permanent or attempts >= self.settings.webhook_attempts:
+            return self._settle(stream, entry_id, fields, attempts, "dead-lettered", status, error)
+        delay = backoff_s(attempts, self.settings, self.rng)
+        self.conn.xadd(self.keys.deliveries, _log_entry(fields, attempts, "retry", status, error, delay))
+        log.info("alert_retry", alert_id=fields["id"], subscription=fields["subscription"], attempt=attempts,
+                 status=status, error=error, retry_in_s=round(delay, 3))
+        heapq.heappush(self.retries, _Retry(time.monotonic() + delay, stream, entry_id, fields, attempts))
+        return 0
+
+    def _settle(self, stream: str, entry_id: str, fields: dict[str, str], attempts: int, outcome: str,
+                status: int | None, error: str | None) -> int:
+        """Log, count, dead-letter if need be, and acknowledge: together or not at all."""
+        with self.conn.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.keys.deliveries, _log_entry(fields, attempts, outcome, status, error, None))
+            if outcome == "sent":
+                pipe.hincrby(self.keys.stats, "alerts_sent", 1)
+            else:
+                pipe.hincrby(self.keys.stats, "alerts_failed", 1)
+                pipe.xadd(self.keys.alerts_dead_letter, {**fields, "reason": error or outcome, "attempts": attempts})
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.execute()
+        log.info("alert_delivered" if outcome == "sent" else "alert_dead_lettered", alert_id=fields["id"],
+                 subscription=fields["subscription"], attempts=attempts, status=status, error=error)
+        return 1
+
+
+def _log_entry(fields: dict[str, str], attempts: int, outcome: str, status: int | None, error: str | None,
+               retry_in_s: float | None) -> dict[str, str]:
+    entry = {"alert_id": fields["id"], "subscription": fields["subscription"], "event_id": fields["event_id"],
+             "attempt": str(attempts), "outcome": outcome, "status": str(status or ""), "error": error or "",
+             "at": datetime.now(timezone.utc).isoformat()}
+    if retry_in_s is not None:
+        entry["retry_in_s"] = f"{retry_in_s:.3f}"
+    return entry
+
+
+def _fields(raw: dict) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dispatch", help="deliver alerts to subscribers' webhooks (signed, retried)")
+    p.add_argument("--burst", action="store_true", help="exit when nothing is left to deliver or retry")
+    p.add_argument("--allow-private", action="store_true", help="allow webhook targets on private/loopback addresses")
+    p.add_argument("--consumer", help="consumer name (default: host-pid)")
+    p.add_argument("--claim-idle-ms", type=int, default=60_000,
+                   help="take over alerts another dispatcher left unacknowledged this long")
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    dispatcher = Dispatcher(conn, settings, allow_private=args.allow_private, consumer=args.consumer,
+                            claim_idle_ms=args.claim_idle_ms)
+    settled = dispatcher.run(burst=args.burst)
+    log.info("dispatch_done", settled=settled)
+    return 0

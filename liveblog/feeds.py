@@ -1,0 +1,105 @@
+"""`liveblog feed`: JSON Feed 1.1 and Atom for people and tools that poll.
+
+Rendered from the streams, so a feed shows what consumers saw: one item per post (the
+latest revision wins), ``updated`` / ``date_modified`` is that revision's time, retracted
+posts are left out, newest first. A subscription's feed is its alert stream: one item per
+alert, for the posts that alerted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from xml.etree import ElementTree as ET
+
+import redis
+
+from liveblog import connect as connecting
+from schemas.errors import UsageError
+from schemas.keys import Keys
+from schemas.settings import Settings
+
+ATOM = "http://www.w3.org/2005/Atom"
+SCAN_LIMIT = 5000  # newest stream entries read to build a feed
+
+
+def latest_posts(conn: redis.Redis, stream: str, limit: int) -> list[dict]:
+    """The newest revision of each post among the stream's last SCAN_LIMIT entries."""
+    posts: dict[str, dict] = {}
+    for _, fields in conn.xrevrange(stream, count=SCAN_LIMIT):
+        event = json.loads(fields[b"event"])
+        posts.setdefault(event["data"]["post"]["id"], event)  # newest entry first: the latest revision
+    live = [e for e in posts.values() if e["type"] != "liveblog.post.retracted"]
+    live.sort(key=lambda e: (e["data"]["post"]["published_at"], e["id"]), reverse=True)
+    return live[:limit]
+
+
+def _updated(event: dict) -> str:
+    post = event["data"]["post"]
+    return post.get("updated_at") or (event["time"] if post["revision"] > 1 else post["published_at"])
+
+
+def json_feed(events: list[dict], *, title: str, feed_url: str | None = None) -> dict:
+    items = []
+    for e in events:
+        post = e["data"]["post"]
+        item = {"id": e["data"]["blog"]["id"] + "/" + post["id"], "title": post["title"],
+                "content_text": post["body"], "date_published": post["published_at"],
+                "date_modified": _updated(e), "tags": e["data"].get("topics") or [],
+                "_liveblog": {"event_id": e["id"], "revision": post["revision"], "story_id": e["data"]["story_id"]}}
+        if post.get("url"):
+            item["url"] = post["url"]
+        if post.get("author"):
+            item["authors"] = [{"name": post["author"]}]
+        items.append(item)
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": title, "items": items}
+    if feed_url:
+        feed["feed_url"] = feed_url
+    return feed
+
+
+def atom_feed(events: list[dict], *, title: str, feed_id: str) -> str:
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(root, f"{{{ATOM}}}title").text = title
+    ET.SubElement(root, f"{{{ATOM}}}id").text = feed_id
+    ET.SubElement(root, f"{{{ATOM}}}updated").text = max((_updated(e) for e in events), default="1970-01-01T00:00:00Z")
+    for e in events:
+        post = e["data"]["post"]
+        entry = ET.SubElement(root, f"{{{ATOM}}}entry")
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:liveblog:{e['data']['blog']['id']}:{post['id']}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = post["title"]
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = post["published_at"]
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = _updated(e)
+        if post.get("author"):
+            ET.SubElement(ET.SubElement(entry, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = post["author"]
+        if post.get("url"):
+            ET.SubElement(entry, f"{{{ATOM}}}link", href=post["url"])
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = post["body"]
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feed", help="render a blog's (or a subscription's) feed: JSON Feed 1.1 or Atom")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--blog")
+    which.add_argument("--subscription")
+    p.add_argument("--format", choices=["json", "atom"], default="json")
+    p.add_argument("--limit", type=int, default=100)
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError(f"--limit: expected at least 1, found {args.limit}")
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    keys = Keys(settings.key_prefix)
+    stream = keys.blog_events(args.blog) if args.blog else keys.alerts(args.subscription)
+    name = f"blog {args.blog}" if args.blog else f"alerts for {args.subscription}"
+    events = latest_posts(conn, stream, args.limit)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(json_feed(events, title=f"liveblog: {name}"), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(atom_feed(events, title=f"liveblog: {name}", feed_id=f"urn:liveblog:feed:{stream}") + "\n")
+    return 0

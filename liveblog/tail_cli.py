@@ -1,0 +1,124 @@
+"""`liveblog tail` and `liveblog trim`: read the event streams as a consumer would.
+
+With ``--group`` the read is resumable and shared: entries are acknowledged only after
+they are printed, a consumer that died holding entries loses them to the next one after
+``--claim-idle-ms`` (XAUTOCLAIM), and a group that fell behind the stream's retention is
+told how many entries it missed instead of silently skipping them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+
+from liveblog import connect as connecting
+from liveblog import consume
+from schemas.errors import UsageError
+from schemas.keys import Keys
+from schemas.settings import Settings
+
+CLAIM_IDLE_MS = 60_000
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tail", help="print the stream's events (NDJSON; human lines on a TTY)")
+    p.add_argument("--follow", "-f", action="store_true")
+    p.add_argument("--group", help="consumer group: resume where this group stopped")
+    p.add_argument("--consumer", help="consumer name within the group (default: host-pid)")
+    p.add_argument("--claim-idle-ms", type=int, default=CLAIM_IDLE_MS,
+                   help="take over other consumers' entries unacknowledged this long (default 60000)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--blog", help="read one blog's stream instead of all events")
+    where.add_argument("--topic", help="read one topic's stream")
+    p.add_argument("--count", type=int, default=0, help="stop after N events (0: no limit)")
+
+    p = sub.add_parser("trim", help="trim a stream to --maxlen without dropping entries a group has not read")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--blog")
+    where.add_argument("--topic")
+    p.add_argument("--maxlen", type=int, required=True)
+
+
+def stream_of(args: argparse.Namespace, keys: Keys) -> str:
+    if args.blog:
+        return keys.blog_events(args.blog)
+    if args.topic:
+        return keys.topic_events(args.topic)
+    return keys.events
+
+
+def render(event_json: str, pretty: bool) -> str:
+    if not pretty:
+        return event_json
+    e = json.loads(event_json)
+    post = e["data"]["post"]
+    return f"{e['time']}  {e['type'].rsplit('.', 1)[-1]:9} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    stream = stream_of(args, Keys(settings.key_prefix))
+    pretty = sys.stdout.isatty()
+    printed = 0
+
+    def emit(fields: dict) -> bool:
+        nonlocal printed
+        sys.stdout.write(render(fields[b"event"].decode("utf-8"), pretty) + "\n")
+        sys.stdout.flush()
+        printed += 1
+        return bool(args.count) and printed >= args.count
+
+    if not args.group:
+        cursor = b"0-0"
+        while True:
+            rows = conn.xread({stream: cursor}, count=500, block=5000 if args.follow else None)
+            for entry_id, fields in rows[0][1] if rows else []:
+                if emit(fields):
+                    return 0
+                cursor = entry_id
+            if not rows and not args.follow:
+                return 0
+
+    consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
+    consume.ensure_group(conn, stream, args.group)
+    for warning in consume.gap_warnings(conn, stream):
+        print(f"liveblog: gap: {warning}", file=sys.stderr)
+    consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms)
+    position = "0"  # first our own unacknowledged entries (including claimed ones), then new ones
+    while True:
+        batch = min(100, args.count - printed) if args.count else 100  # never take more than we will ack
+        rows = conn.xreadgroup(args.group, consumer, {stream: position}, count=batch,
+                               block=5000 if args.follow and position == ">" else None)
+        entries = rows[0][1] if rows else []
+        if not entries and position == "0":
+            position = ">"
+            continue
+        for entry_id, fields in entries:
+            done = emit(fields)
+            conn.xack(stream, args.group, entry_id)
+            if done:
+                return 0
+        if not entries and args.follow:
+            consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms)
+            position = "0"
+        elif not entries:
+            return 0
+
+
+def cmd_trim(args: argparse.Namespace) -> int:
+    if args.maxlen < 0:
+        raise UsageError(f"--maxlen: expected 0 or more, found {args.maxlen}")
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    stream = stream_of(args, Keys(settings.key_prefix))
+    removed, kept = consume.safe_trim(conn, stream, args.maxlen)
+    print(f"liveblog: trimmed {removed} entries from {stream}"
+          + (f"; kept {kept} more than --maxlen that consumer groups have not read" if kept else ""), file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"tail": cmd_tail, "trim": cmd_trim}

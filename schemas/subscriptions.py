@@ -1,0 +1,105 @@
+"""Subscriptions, their rules and the alerts they produce (docs/alerts.md).
+
+A rule is a small tree: leaves test one property of an event (a keyword or phrase, an
+entity, a country, a topic, a minimum urgency, a blog) and ``all`` / ``any`` / ``not``
+combine them. Exactly one of the fields is set on each node, so a rule read back from
+Redis or typed on the command line means one thing only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+SUBSCRIPTION_SCHEMA_VERSION = "1.0"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Names that would collide with the dispatcher's own streams under ``liveblog:alerts:``.
+RESERVED_NAMES = frozenset({"deadletter"})
+LEAVES = ("keyword", "phrase", "entity", "country", "topic", "min_urgency", "blog")
+BRANCHES = ("all", "any", "not_")
+
+
+class Rule(BaseModel):
+    """One node of a rule tree; ``not`` is spelled ``not`` in JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    all: list[Rule] | None = None
+    any: list[Rule] | None = None
+    not_: Rule | None = Field(default=None, alias="not")
+    keyword: str | None = None
+    phrase: str | None = None
+    entity: str | None = None
+    country: str | None = None
+    topic: str | None = None
+    min_urgency: float | None = Field(default=None, ge=0.0, le=1.0)
+    blog: str | None = None
+
+    @model_validator(mode="after")
+    def _one_field(self) -> Rule:
+        given = [name for name in (*BRANCHES, *LEAVES) if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a rule node sets exactly one of all, any, not, {', '.join(LEAVES)}; found {given or 'none'}"
+            )
+        for name in ("all", "any"):
+            value = getattr(self, name)
+            if value is not None and not value:
+                raise ValueError(f"{name!r} needs at least one rule")
+        for name in ("keyword", "phrase", "entity", "country", "topic", "blog"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise ValueError(f"{name!r} must not be empty")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+class Subscription(BaseModel):
+    """A named rule and, optionally, where to POST its alerts.
+
+    The webhook secret is a ``SecretStr``: repr, logs and ``subscribe list`` show it
+    masked; only ``to_store`` (what goes to Redis) and the dispatcher's signer see it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = SUBSCRIPTION_SCHEMA_VERSION
+    name: str
+    rule: Rule
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value) or value in RESERVED_NAMES:
+            raise ValueError(
+                f"expected 1-64 letters, digits, '.', '_' or '-' (not {sorted(RESERVED_NAMES)}), found {value!r}"
+            )
+        return value
+
+    def to_store(self) -> str:
+        """The JSON kept in Redis, secret included."""
+        data = self.model_dump(mode="json", exclude={"webhook_secret", "rule"})
+        data["rule"] = self.rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data["webhook_secret"] = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        return json.dumps(data, sort_keys=True)
+
+    def public(self) -> dict:
+        """What may be printed: the secret is reduced to whether there is one."""
+        return {
+            "name": self.name,
+            "rule": self.rule.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "webhook_url": self.webhook_url,
+            "webhook_secret": "set" if self.webhook_secret else None,
+        }
+
+
+def alert_id(subscription: str, event_id: str) -> str:
+    """Deterministic: one subscriber, one event, one alert id (the webhook-id on delivery)."""
+    return "al-" + hashlib.sha256(f"{subscription}\x1f{event_id}".encode()).hexdigest()[:29]

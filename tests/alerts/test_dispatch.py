@@ -1,0 +1,121 @@
+"""Webhook delivery against a loopback receiver: signed, retried with backoff, once by webhook-id."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+from structlog.testing import capture_logs
+
+from liveblog.dispatch import Dispatcher, TargetRejected, backoff_s, check_target
+from schemas.keys import Keys
+from schemas.subscriptions import Rule, Subscription
+from tests.alerts.receiver import Receiver
+from tests.conftest import run_cli
+from tests.dedup.pages import FLOOD, page, post
+from tests.helpers import PlainEnricher, counters
+from workers.alerts import store
+from workers.pipeline import DocumentProcessor
+
+pytestmark = pytest.mark.redis
+KEYS = Keys()
+SECRET = "whsec_" + base64.b64encode(b"a test secret of 24 bytes").decode()
+
+
+@pytest.fixture
+def fast(settings):
+    return settings.model_copy(update={"webhook_backoff_base_s": 0.02, "webhook_backoff_max_s": 0.1,
+                                       "webhook_attempts": 4, "webhook_timeout_s": 2.0})
+
+
+def alert_once(conn, settings, url: str) -> str:
+    store.save(conn, KEYS, Subscription(name="desk", rule=Rule(keyword="Tessel"), webhook_url=url,
+                                        webhook_secret=SECRET))
+    DocumentProcessor(conn, settings, PlainEnricher()).process(
+        page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)], minutes_after=5))
+    (_, fields), = conn.xrange(KEYS.alerts("desk"))
+    return fields[b"id"].decode()
+
+
+def deliveries(conn) -> list[dict]:
+    return [{k.decode(): v.decode() for k, v in f.items()} for _, f in conn.xrange(KEYS.deliveries)]
+
+
+def test_receiver_fails_twice_then_gets_the_alert_once_with_a_valid_signature(conn, fast):
+    with Receiver(SECRET, fail_first=2) as receiver:
+        alert_id = alert_once(conn, fast, receiver.url)
+        with capture_logs() as logs:
+            settled = Dispatcher(conn, fast, allow_private=True, rng=random.Random(1)).run(burst=True)
+    assert settled == 1
+    assert len(receiver.requests) == 3 and all(r["verified"] for r in receiver.requests)
+    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {alert_id}
+    assert list(receiver.received) == [alert_id]
+    body = receiver.received[alert_id][1]
+    assert body["type"] == "liveblog.alert" and body["subscription"] == "desk"
+    assert body["event"]["data"]["post"]["title"] == "River Tessel bursts its banks at Keldby"
+    assert [d["outcome"] for d in deliveries(conn)] == ["retry", "retry", "sent"]
+    assert counters(conn)["alerts_sent"] == 1 and counters(conn).get("alerts_failed", 0) == 0
+    assert conn.xpending(KEYS.alerts("desk"), "dispatch")["pending"] == 0
+    secret_body = SECRET.removeprefix("whsec_")
+    assert not any(secret_body in json.dumps(entry, default=str) for entry in logs)
+
+
+def test_an_alert_is_dead_lettered_after_the_last_attempt(conn, fast):
+    with Receiver(SECRET, fail_first=100, status_on_failure=503) as receiver:
+        alert_id = alert_once(conn, fast, receiver.url)
+        Dispatcher(conn, fast, allow_private=True).run(burst=True)
+    assert len(receiver.requests) == fast.webhook_attempts and receiver.received == {}
+    (_, dead), = conn.xrange(KEYS.alerts_dead_letter)
+    assert dead[b"id"].decode() == alert_id and dead[b"reason"] == b"HTTP 503" and dead[b"attempts"] == b"4"
+    assert counters(conn)["alerts_failed"] == 1 and counters(conn).get("alerts_sent", 0) == 0
+    assert conn.xpending(KEYS.alerts("desk"), "dispatch")["pending"] == 0
+
+
+def test_a_dispatcher_that_died_mid_delivery_leaves_the_alert_to_the_next(conn, fast):
+    with Receiver(SECRET) as receiver:
+        alert_id = alert_once(conn, fast, receiver.url)
+        dead = Dispatcher(conn, fast, allow_private=True, consumer="dead")
+        dead._refresh(first=True)  # creates the group
+        conn.xreadgroup("dispatch", "dead", {KEYS.alerts("desk"): ">"})  # took it, then crashed
+        Dispatcher(conn, fast, allow_private=True, consumer="alive", claim_idle_ms=0).run(burst=True)
+    assert list(receiver.received) == [alert_id] and len(receiver.requests) == 1
+
+
+def test_private_and_loopback_targets_are_refused_unless_allowed(conn, fast):
+    with pytest.raises(TargetRejected, match="loopback"):
+        check_target("http://127.0.0.1:9/hook", allow_private=False)
+    with pytest.raises(TargetRejected, match="private"):
+        check_target("http://10.1.2.3/hook", allow_private=False, resolver=lambda h, p: ["10.1.2.3"])
+    check_target("https://hooks.example/x", allow_private=False, resolver=lambda h, p: ["93.184.216.34"])
+    with Receiver(SECRET) as receiver:
+        alert_once(conn, fast, receiver.url)
+        Dispatcher(conn, fast, allow_private=False).run(burst=True)  # refused: never retried
+    assert receiver.requests == []
+    (_, dead), = conn.xrange(KEYS.alerts_dead_letter)
+    assert b"loopback" in dead[b"reason"] and dead[b"attempts"] == b"1"
+
+
+def test_backoff_doubles_with_jitter_and_is_bounded(fast):
+    rng = random.Random(7)
+    delays = [backoff_s(n, fast, rng) for n in range(1, 10)]
+    assert all(0.5 * min(0.1, 0.02 * 2 ** (n - 1)) <= d <= min(0.1, 0.02 * 2 ** (n - 1))
+               for n, d in zip(range(1, 10), delays))
+
+
+def test_the_cli_masks_secrets_and_refuses_loopback_webhooks(redis_url):
+    refused = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--webhook", "http://127.0.0.1:9/x",
+                      redis_url=redis_url)
+    assert refused.returncode == 2 and b"loopback" in refused.stderr
+    added = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--topic", "weather", "--webhook",
+                    "http://127.0.0.1:9/x", "--allow-private", "--secret", SECRET, redis_url=redis_url)
+    assert added.returncode == 0, added.stderr.decode()
+    listed = run_cli("subscribe", "list", "--json", redis_url=redis_url)
+    assert json.loads(listed.stdout) == {"name": "desk", "rule": {"all": [{"keyword": "fire"}, {"topic": "weather"}]},
+                                         "webhook_url": "http://127.0.0.1:9/x", "webhook_secret": "set"}
+    dispatched = run_cli("--log-level", "DEBUG", "dispatch", "--burst", "--allow-private", redis_url=redis_url)
+    for out in (added, listed, dispatched):
+        assert SECRET.encode() not in out.stdout + out.stderr
+    assert run_cli("subscribe", "remove", "desk", redis_url=redis_url).returncode == 0
+    assert run_cli("subscribe", "remove", "desk", redis_url=redis_url).returncode == 2

@@ -1,0 +1,1 @@
+"""Alerts: subscription rules matched inside the worker, committed with the event (docs/alerts.md)."""

@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import redis
 import structlog
 from rq.serializers import JSONSerializer
 
+from liveblog import args as args_mod
 from liveblog import connect as connecting
 from liveblog import bench_cli, dispatch, feeds, logs, ops_cli, producer_cli, schema_cli, subscribe_cli, tail_cli
 from liveblog import metrics as metrics_mod
@@ -36,41 +36,19 @@ from schemas.settings import Settings
 log = structlog.get_logger("liveblog.cli")
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, found {text!r}") from exc
 
 
-def _tz(text: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(f"expected an IANA time zone such as Europe/London, found {text!r}") from exc
-    return text
 
 
-def _mapping(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            mapping = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(f"expected a readable JSON mapping file, found {path!r}: {exc}") from exc
-    if not isinstance(mapping, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object in {path!r}, found {type(mapping).__name__}")
-    return mapping
 
 
 def _parse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="file path, or - for stdin")
     parser.add_argument("--format", default="auto", choices=["auto", "text", "html", "rss", "json"])
-    parser.add_argument("--tz", type=_tz, default="UTC", help="the blog's IANA time zone (default UTC)")
-    parser.add_argument("--date", type=_date, help="date of the oldest post when the page has no full date")
+    parser.add_argument("--tz", type=args_mod.time_zone, default="UTC", help="the blog's IANA time zone (default UTC)")
+    parser.add_argument("--date", type=args_mod.iso_date, help="date of the oldest post when the page has no full date")
     parser.add_argument("--blog-id", help="blog id (default: from the file name)")
-    parser.add_argument("--json-mapping", type=_mapping, help="JSON file mapping a newsroom API's fields (docs/formats.md)")
+    parser.add_argument("--json-mapping", type=args_mod.json_mapping, help="JSON file mapping a newsroom API's fields (docs/formats.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:

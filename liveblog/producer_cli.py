@@ -14,10 +14,10 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from liveblog import args as args_mod
 from liveblog import connect as connecting
 from producers import poll as polling
 from producers.backfill import backfill
@@ -30,27 +30,14 @@ from schemas.settings import Settings
 MIN_EVERY_S = 5.0  # politeness: nobody needs a live page more often than this
 
 
-def _tz(text: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(f"expected an IANA time zone such as Europe/London, found {text!r}") from exc
-    return text
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, found {text!r}") from exc
 
 
 def _document_options(parser: argparse.ArgumentParser, blog_help: str) -> None:
     parser.add_argument("--format", default="auto", choices=["auto", "text", "html", "rss", "json"])
-    parser.add_argument("--tz", type=_tz, default="UTC", help="the blog's IANA time zone (default UTC)")
-    parser.add_argument("--date", type=_date, help="date of the oldest post when the page has no full date")
+    parser.add_argument("--tz", type=args_mod.time_zone, default="UTC", help="the blog's IANA time zone (default UTC)")
+    parser.add_argument("--date", type=args_mod.iso_date, help="date of the oldest post when the page has no full date")
     parser.add_argument("--blog-id", help=blog_help)
 
 

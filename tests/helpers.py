@@ -119,3 +119,26 @@ def big_page(posts: int, *, paragraph_words: int = 80) -> str:
         chunks += [f"Update number {i}: {rng.choice(words)} {rng.choice(words)}", "",
                    f"{when:%A} {when.day} {when:%B %Y %H:%M} , Test Desk", "", body, ""]
     return "\n".join(chunks)
+
+
+def wait_for(predicate, timeout: float, step: float = 0.02) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def wait_until_settled(conn, settings, timeout: float) -> None:
+    """Until nothing is queued, dequeued, started or scheduled and the counters reconcile."""
+    from liveblog import stats
+
+    def settled() -> bool:
+        report = stats.collect(conn, settings)
+        jobs = report["jobs"]
+        return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
+
+    assert wait_for(settled, timeout=timeout, step=0.2), stats.render(stats.collect(conn, settings))

@@ -8,8 +8,8 @@ import pytest
 
 from liveblog import stats
 from producers.enqueue import submit
-from tests.helpers import STORM, assert_exactly_once, counters, doc, stream_events
-from tests.reliability.test_kill import FAST_RECOVERY, wait_for
+from tests.helpers import STORM, assert_exactly_once, counters, doc, stream_events, wait_until_settled
+from tests.reliability.test_kill import FAST_RECOVERY
 from tests.test_replay import workers
 from workers.failpoints import EXIT_STATUS
 
@@ -27,12 +27,7 @@ def test_crash_between_commit_and_job_done_publishes_nothing_twice(conn, setting
     assert stats.collect(conn, settings)["jobs"]["started"] == 1  # ... but RQ still thinks it runs
     survivor = workers(redis_url, 1, **FAST_RECOVERY)
     try:
-        def settled() -> bool:
-            report = stats.collect(conn, settings)
-            jobs = report["jobs"]
-            return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
-
-        assert wait_for(settled, timeout=90, step=0.2), stats.render(stats.collect(conn, settings))
+        wait_until_settled(conn, settings, timeout=90)
     finally:
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(30)

@@ -10,7 +10,9 @@ import pytest
 
 from liveblog import stats
 from producers.enqueue import submit
-from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.helpers import (
+    STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
+)
 from tests.test_replay import workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
@@ -25,13 +27,6 @@ FAST_RECOVERY = {
 }
 
 
-def wait_for(predicate, timeout: float, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, redis_url):
@@ -55,12 +50,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
     # a last worker picks up the queue and, after the job timeout, the jobs the killed ones abandoned
     survivor = workers(redis_url, 1, **FAST_RECOVERY)
     try:
-        def settled() -> bool:
-            report = stats.collect(conn, settings)
-            jobs = report["jobs"]
-            return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
-
-        assert wait_for(settled, timeout=120, step=0.2), stats.render(stats.collect(conn, settings))
+        wait_until_settled(conn, settings, timeout=120)
     finally:
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(30)

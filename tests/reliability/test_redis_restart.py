@@ -19,9 +19,11 @@ from liveblog.connect import connect
 from producers.enqueue import submit
 from schemas.settings import Settings
 from tests.conftest import RedisServer
-from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.helpers import (
+    STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
+)
 from tests.reliability.conftest import record
-from tests.reliability.test_kill import FAST_RECOVERY, wait_for
+from tests.reliability.test_kill import FAST_RECOVERY
 from tests.test_replay import workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
@@ -45,12 +47,7 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
         server.start()  # same port, same directory: the append-only file is replayed
         accepted += sum(submit(conn, raw, settings) for raw in rest)  # the producer reconnects by itself
 
-        def settled() -> bool:
-            report = stats.collect(conn, settings)
-            jobs = report["jobs"]
-            return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
-
-        assert wait_for(settled, timeout=150, step=0.25), stats.render(stats.collect(conn, settings))
+        wait_until_settled(conn, settings, timeout=150)
         c = counters(conn)
         assert c["documents_accepted"] == accepted
         assert c["documents_processed"] + c.get("documents_dead_lettered", 0) == accepted

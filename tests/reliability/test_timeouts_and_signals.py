@@ -11,8 +11,7 @@ from rq.serializers import JSONSerializer
 
 from liveblog import stats
 from producers.enqueue import ingest_queue, submit
-from tests.helpers import STORM, PlainEnricher, big_page, counters, doc
-from tests.reliability.test_kill import wait_for
+from tests.helpers import STORM, PlainEnricher, big_page, counters, doc, wait_for
 from tests.test_replay import workers
 from workers import runtime
 from workers.worker import LiveblogWorker

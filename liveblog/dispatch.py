@@ -81,6 +81,27 @@ def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, t
         conn.close()
 
 
+def notify(sub: Subscription, fields: dict[str, str]) -> int:
+    """Deliver through Apprise (the optional extra): 200 when every service took the message,
+    502 when one refused it (retried like a webhook's 5xx). Apprise has no idempotency key, so
+    a retry after a partial success can repeat a message on the services that had it."""
+    try:
+        import apprise
+    except ImportError as exc:
+        raise TargetRejected(
+            "Apprise delivery needs the optional extra: pip install 'liveblog-stream[apprise]'"
+        ) from exc
+    event = json.loads(fields.get("event") or "{}")
+    post = event.get("data", {}).get("post", {})
+    targets = apprise.Apprise()
+    for url in sub.notify_urls:
+        if not targets.add(url.get_secret_value()):
+            raise TargetRejected(f"an Apprise URL of {sub.name!r} is not one Apprise understands")
+    body = f"{post.get('body', '')[:600]}\n\n{fields.get('rule', '')}".strip()
+    title = f"[{sub.name}] {post.get('title', 'liveblog alert')}"
+    return 200 if targets.notify(title=title, body=body) else 502
+
+
 def payload(fields: dict[str, str]) -> str:
     """The webhook body: the alert, with the event it is about."""
     return json.dumps({
@@ -151,7 +172,7 @@ class Dispatcher:
     def _refresh(self, *, first: bool = False) -> None:
         """Follow subscription changes; claim what dead dispatchers left; re-read our own pending."""
         _, subs = self.subscriptions.current()
-        wanted = {self.keys.alerts(s.name): s for s in subs if s.webhook_url}
+        wanted = {self.keys.alerts(s.name): s for s in subs if s.delivers}
         new = [s for s in wanted if s not in self._streams]
         self._streams = wanted
         for stream in new:
@@ -174,11 +195,14 @@ class Dispatcher:
         attempts += 1
         status, error, permanent = None, None, False
         try:
-            body = payload(fields)
-            headers = signed_headers(sub.webhook_secret.get_secret_value(), fields["id"], body,  # type: ignore[union-attr]
-                                     datetime.now(timezone.utc))
-            status = post(sub.webhook_url, body, headers, allow_private=self.allow_private,  # type: ignore[arg-type]
-                          timeout_s=self.settings.webhook_timeout_s)
+            if sub.notify_urls:
+                status = notify(sub, fields)
+            else:
+                body = payload(fields)
+                headers = signed_headers(sub.webhook_secret.get_secret_value(), fields["id"], body,  # type: ignore[union-attr]
+                                         datetime.now(timezone.utc))
+                status = post(sub.webhook_url, body, headers, allow_private=self.allow_private,  # type: ignore[arg-type]
+                              timeout_s=self.settings.webhook_timeout_s)
         except TargetRejected as exc:
             error, permanent = str(exc), True
         except (OSError, http.client.HTTPException, fetch.FetchError) as exc:  # refused, reset, timeout, DNS

@@ -42,6 +42,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--webhook", help="URL to POST alerts to (checked like polled URLs)")
     add.add_argument("--secret", help="signing secret whsec_<base64> (default: generated and printed once)")
     add.add_argument("--allow-private", action="store_true", help="accept a webhook on a private/loopback address")
+    add.add_argument("--notify", action="append", default=[], metavar="APPRISE_URL",
+                     help="deliver through Apprise instead of a webhook (e.g. ntfys://topic, mailto://…); repeatable")
     ls = actions.add_parser("list", help="list subscriptions (secrets masked)")
     ls.add_argument("--json", action="store_true")
     rm = actions.add_parser("remove", help="remove a subscription")
@@ -101,7 +103,8 @@ def _add(args: argparse.Namespace, conn, keys: Keys) -> int:
         if not secret:
             secret, generated = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(), True
     try:
-        sub = Subscription(name=args.name, rule=rule, webhook_url=args.webhook, webhook_secret=secret)
+        sub = Subscription(name=args.name, rule=rule, webhook_url=args.webhook, webhook_secret=secret,
+                           notify_urls=tuple(args.notify))
     except ValidationError as exc:
         raise UsageError(f"invalid subscription: {exc.errors()[0]['msg']}") from exc
     added = store.save(conn, keys, sub)

@@ -60,10 +60,12 @@ class Rule(BaseModel):
 
 
 class Subscription(BaseModel):
-    """A named rule and, optionally, where to POST its alerts.
+    """A named rule and, optionally, where to deliver its alerts: a webhook (signed POST) or
+    Apprise URLs (email, Slack, Telegram, ntfy, ...; the optional ``apprise`` extra).
 
-    The webhook secret is a ``SecretStr``: repr, logs and ``subscribe list`` show it
-    masked; only ``to_store`` (what goes to Redis) and the dispatcher's signer see it.
+    The webhook secret and the Apprise URLs (which carry tokens and passwords) are
+    ``SecretStr``: repr, logs and ``subscribe list`` show them masked; only ``to_store``
+    (what goes to Redis) and the dispatcher see them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +75,13 @@ class Subscription(BaseModel):
     rule: Rule
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    notify_urls: tuple[SecretStr, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> Subscription:
+        if self.webhook_url and self.notify_urls:
+            raise ValueError("expected a webhook or Apprise notify URLs, found both: use two subscriptions")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -85,9 +94,11 @@ class Subscription(BaseModel):
 
     def to_store(self) -> str:
         """The JSON kept in Redis, secret included."""
-        data = self.model_dump(mode="json", exclude={"webhook_secret", "rule"})
+        data = self.model_dump(mode="json", exclude={"webhook_secret", "rule", "notify_urls"})
         data["rule"] = self.rule.model_dump(mode="json", by_alias=True, exclude_none=True)
         data["webhook_secret"] = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        if self.notify_urls:
+            data["notify_urls"] = [url.get_secret_value() for url in self.notify_urls]
         return json.dumps(data, sort_keys=True)
 
     def public(self) -> dict:
@@ -97,7 +108,12 @@ class Subscription(BaseModel):
             "rule": self.rule.model_dump(mode="json", by_alias=True, exclude_none=True),
             "webhook_url": self.webhook_url,
             "webhook_secret": "set" if self.webhook_secret else None,
+            "notify": [url.get_secret_value().split("://", 1)[0] + "://***" for url in self.notify_urls],
         }
+
+    @property
+    def delivers(self) -> bool:
+        return bool(self.webhook_url or self.notify_urls)
 
 
 def alert_id(subscription: str, event_id: str) -> str:

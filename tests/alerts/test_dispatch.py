@@ -113,9 +113,55 @@ def test_the_cli_masks_secrets_and_refuses_loopback_webhooks(redis_url):
     assert added.returncode == 0, added.stderr.decode()
     listed = run_cli("subscribe", "list", "--json", redis_url=redis_url)
     assert json.loads(listed.stdout) == {"name": "desk", "rule": {"all": [{"keyword": "fire"}, {"topic": "weather"}]},
-                                         "webhook_url": "http://127.0.0.1:9/x", "webhook_secret": "set"}
+                                         "webhook_url": "http://127.0.0.1:9/x", "webhook_secret": "set",
+                                         "notify": []}
     dispatched = run_cli("--log-level", "DEBUG", "dispatch", "--burst", "--allow-private", redis_url=redis_url)
     for out in (added, listed, dispatched):
         assert SECRET.encode() not in out.stdout + out.stderr
     assert run_cli("subscribe", "remove", "desk", redis_url=redis_url).returncode == 0
     assert run_cli("subscribe", "remove", "desk", redis_url=redis_url).returncode == 2
+
+
+def test_apprise_delivery_retries_then_reaches_the_service_and_hides_its_url(conn, fast):
+    """Through Apprise's json:// service to a loopback endpoint: the first try fails (500),
+    the retry delivers the alert's title and body; the URL (it carries tokens) is masked."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict] = []
+
+    class Service(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            got.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(500 if len(got) == 1 else 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"json://127.0.0.1:{server.server_address[1]}/notify?token-in-url=s3cr3t"
+        store.save(conn, KEYS, Subscription(name="pager", rule=Rule(keyword="Tessel"), notify_urls=(url,)))
+        DocumentProcessor(conn, fast, PlainEnricher()).process(
+            page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)], minutes_after=5))
+        with capture_logs() as logs:
+            settled = Dispatcher(conn, fast, rng=random.Random(1)).run(burst=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert settled == 1 and len(got) == 2
+    assert got[1]["title"] == "[pager] River Tessel bursts its banks at Keldby"
+    assert "Tessel" in got[1]["message"]
+    assert [d["outcome"] for d in deliveries(conn)] == ["retry", "sent"]
+    assert counters(conn)["alerts_sent"] == 1
+    (stored,) = [s for s in store.load(conn, KEYS)[1] if s.name == "pager"]
+    assert stored.public()["notify"] == ["json://***"]
+    assert "s3cr3t" not in json.dumps(logs, default=str) + repr(stored)
+
+
+def test_a_subscription_has_a_webhook_or_apprise_urls_not_both():
+    with pytest.raises(ValueError, match="found both"):
+        Subscription(name="x", rule=Rule(keyword="a"), webhook_url="https://example.org/h", webhook_secret=SECRET,
+                     notify_urls=("ntfys://topic",))

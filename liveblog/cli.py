@@ -210,11 +210,12 @@ def cmd_produce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = False, name: str | None = None) -> None:
+def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = False, name: str | None = None,
+          enricher=None) -> None:
     from workers import runtime
     from workers.worker import LiveblogForkingWorker, LiveblogWorker
 
-    runtime.configure(settings)
+    runtime.configure(settings, enricher)
     runtime.warm_up()
     worker_class = LiveblogForkingWorker if fork else LiveblogWorker
     worker = worker_class(
@@ -226,6 +227,28 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
     )
     level = logging.getLevelName(logging.getLogger().level)
     worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
+    while burst and _release_scheduled(conn, settings):  # a burst still owes its retries a run
+        worker.work(burst=True, logging_level=level)
+
+
+def _release_scheduled(conn: redis.Redis, settings: Settings) -> bool:
+    """Wait for the earliest retry a job scheduled (RQ keeps retries with an interval in the
+    scheduled registry, which only a scheduler moves back) and enqueue what is due.
+    Returns False when nothing is scheduled."""
+    from rq.scheduler import RQScheduler
+
+    queue = ingest_queue(conn, settings)
+    earliest = conn.zrange(queue.scheduled_job_registry.key, 0, 0, withscores=True)
+    if not earliest:
+        return False
+    time.sleep(max(0.0, min(float(earliest[0][1]) - time.time(), 60.0)))
+    scheduler = RQScheduler([queue], connection=conn, serializer=JSONSerializer)
+    if scheduler.acquire_locks():  # else another worker's scheduler is moving them
+        try:
+            scheduler.enqueue_scheduled_jobs()
+        finally:
+            scheduler.release_locks()
+    return True
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

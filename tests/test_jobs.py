@@ -111,3 +111,32 @@ def test_a_job_naming_any_other_callable_is_refused_and_dead_lettered(conn, sett
     assert int(conn.hget("liveblog:stats", "jobs_refused")) == 1
     assert conn.xlen("liveblog:events") == 22  # the worker went on with the real job
     assert stats.collect(conn, settings)["reconciled"]["ok"]
+
+
+class FlakyEnricher(PlainEnricher):
+    """Loses its Redis connection once, the way a failover would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def enrich(self, post, context):
+        self.calls += 1
+        if self.calls == 1:
+            import redis
+
+            raise redis.ConnectionError("connection reset by peer (simulated)")
+        return super().enrich(post, context)
+
+
+def test_a_burst_run_waits_for_the_retry_a_transient_error_scheduled(conn, settings):
+    from liveblog.cli import _work
+
+    settings = settings.model_copy(update={"retry_intervals_s": (1,)})
+    assert submit(conn, doc(STORM.read_bytes()), settings)
+    try:
+        _work(conn, settings, burst=True, enricher=FlakyEnricher())
+    finally:
+        runtime.configure(settings)
+    report = stats.collect(conn, settings)
+    assert report["counters"]["documents_processed"] == 1 and report["jobs"]["scheduled"] == 0
+    assert conn.xlen("liveblog:events") == 22 and report["reconciled"]["ok"]

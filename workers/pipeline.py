@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -173,6 +175,7 @@ class DocumentProcessor:
                 channels=self._channels(planned),
             )
             if status == "conflict":
+                _back_off(attempt)
                 continue
             outcome.enriched = len(enriched)
             if status == "done":
@@ -336,6 +339,12 @@ def build_event(
         time=observed_at,
         data=data,
     )
+
+
+def _back_off(attempt: int) -> None:
+    """Another worker committed to the same blog first: wait a little, randomly, so two
+    workers re-planning the same blog do not keep colliding (capped at 0.2 s)."""
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
 
 
 def _tally(decisions: list[str]) -> dict[str, int]:

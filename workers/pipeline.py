@@ -27,7 +27,9 @@ from workers.alerts.store import SubscriptionCache
 from workers.commit import ChannelPlan, Committer, DedupPlan, Planned, Retraction, StoredPost
 from workers.dedup import retractions
 from workers.dedup import signature as sigmod
-from workers.dedup.index import Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for
+from workers.dedup.index import (
+    Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for, verified_sizes,
+)
 from workers.dedup.stories import Features, dedup_features, names, page_topics
 from workers.identity import content_hash
 from workers.normalize import fingerprint_text
@@ -158,7 +160,7 @@ class DocumentProcessor:
             summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
             dedup = DedupPlan(
                 index_key=self.committer.keys.post_index(raw.blog_id),
-                bucket_sizes={k: len(v) for k, v in members.items()},
+                bucket_sizes=verified_sizes(members),
                 retractions=tuple(retracted),
                 prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
             )

@@ -68,8 +68,27 @@ def recent_buckets(features: Features) -> list[str]:
     return [f"r:{blog}:{slot}", f"r:{blog}:{slot - 1}"]
 
 
+def _bucket(key: str) -> str:
+    """The bucket name inside its Redis key (``liveblog:lsh:<bucket>``); names may hold ':'."""
+    return key.split(":lsh:", 1)[-1]
+
+
 def is_name_bucket(key: str) -> bool:
-    return key.rsplit(":", 2)[-2] == "n"
+    return _bucket(key).startswith("n:")
+
+
+def is_recent_bucket(key: str) -> bool:
+    return _bucket(key).startswith("r:")
+
+
+def verified_sizes(members: dict[str, set[str]]) -> dict[str, int]:
+    """The bucket sizes the commit re-checks: the near-duplicate buckets (LSH bands and the
+    headline/quote anchors), so two racing near-duplicates still resolve to one original and
+    one repeat. Name and recent-post buckets, which only feed story grouping, are left out:
+    nearly every post of a blog shares one with the posts committed beside it, so checking
+    them would serialise all of a blog's commits. The price is that two posts of a brand-new
+    story committed at the same instant may each start a story (docs/dedup.md)."""
+    return {k: len(v) for k, v in members.items() if not (is_recent_bucket(k) or is_name_bucket(k))}
 
 
 def story_id_for(post_id: str) -> str:

@@ -58,8 +58,9 @@ def test_unknown_time_zone_is_a_usage_error():
     assert b"expected an IANA time zone" in result.stderr
 
 
-def test_unreachable_redis_exits_3_with_one_clear_line():
-    result = run_cli("stats", redis_url=f"redis://127.0.0.1:{free_port()}/0")
+@pytest.mark.parametrize("command", [("stats",), ("worker", "--burst"), ("produce", STORM), ("tail",)])
+def test_unreachable_redis_exits_3_with_one_clear_line(command):
+    result = run_cli(*command, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     assert result.returncode == 3
     err = result.stderr.decode()
     assert err.startswith("liveblog: cannot reach Redis at redis://127.0.0.1:") and "Traceback" not in err

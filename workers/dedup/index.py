@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from redis import Redis
 
@@ -191,7 +191,7 @@ def assign(
         )
         links: list[tuple[Link, str]] = []
         cands = [known[r] for r in sorted(refs) if r in known]
-        owners = owners_of(post.features, [(c.features, c.story_id) for c in cands])
+        owners = cache(partial(owners_of, post.features, [(c.features, c.story_id) for c in cands]))
         for cand in cands:
             r = cand.ref
             found = link(post.features, cand.features, repeat_min=repeat_min, story_min=story_min,

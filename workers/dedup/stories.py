@@ -233,19 +233,22 @@ def link(
     return None
 
 
-def followup_evidence(new: Features, old: Features, old_story: str, owners: dict, rare: frozenset[str]) -> int:
+def followup_evidence(new: Features, old: Features, old_story: str, owners: dict | Callable[[], dict],
+                      rare: frozenset[str]) -> int:
     """Evidence that ``new`` follows up ``old``'s story: the phrases it restates from ``old``
     (at most SENTENCE_EVIDENCE_MAX per sentence of ``new``) plus the rare entity ids and amounts
     they share, counting only what no nearby candidate of another story carries. ``owners``
     maps each phrase hash / name token of ``new`` to the story ids of the candidates within
-    FOLLOWUP_WINDOW_MS carrying it (owners_of)."""
+    FOLLOWUP_WINDOW_MS carrying it (owners_of); it may be given as a function, called only
+    when ``new`` and ``old`` share something."""
     def exclusive(key) -> bool:
-        return owners.get(key, frozenset()) <= {old_story}
+        return table.get(key, frozenset()) <= {old_story}
 
     sentences = _sentences(new)
     shared_names = new.strong & old.strong & rare
     if not shared_names and not any(sentence & old.phrases for sentence in sentences):
         return 0  # nothing in common: the usual case for the other posts of the page
+    table = owners() if callable(owners) else owners
     total, counted = 0, set()
     for sentence in sentences:  # a phrase the title repeats from the body counts once
         found = {h for h in sentence & old.phrases if h not in counted and exclusive(("p", h))}

@@ -38,3 +38,13 @@ def test_quote_without_a_named_speaker_has_none():
 def test_french_guillemets_and_german_low_quotes():
     assert quotes("« Il faut éviter une escalade catastrophique », a déclaré Emmanuel Macron.")[0][0] == "Emmanuel Macron"
     assert quotes("„Deutschland wird die Ukraine weiter unterstützen“, sagte Olaf Scholz.")[0][0] == "Olaf Scholz"
+
+
+def test_an_unknown_name_before_or_after_the_verb_is_the_speaker_not_a_place_after_it():
+    from workers.enrichers import enrich
+
+    text = ("“The gates will stay shut until the water drops,” harbour master Olwen Pryce told reporters "
+            "at a briefing in Whitby. “We have no choice,” said Tobias Venn, 52, on the quay.")
+    quotes = enrich("Harbour closed", text).quotes
+    assert [(q.text[:14], q.speaker) for q in quotes] == [("The gates will", "Olwen Pryce"),
+                                                          ("We have no cho", "Tobias Venn")]

@@ -28,7 +28,7 @@ from workers.enrichers._construct import constructor
 from workers.enrichers.text import sentence_span
 
 NAME = "quotes"
-VERSION = "1"
+VERSION = "2"
 MIN_WORDS = 4
 WINDOW = 160
 
@@ -69,6 +69,16 @@ def _best(entities: list[Entity], lo: int, hi: int, last: bool) -> Entity | None
     return None
 
 
+# "Graham Tulley" in '"…," deputy chief meteorologist Graham Tulley told reporters': two or
+# three capitalised words right before the speech verb name the speaker even when the
+# gazetteers do not know the person.
+NAME_BEFORE_VERB_RE = re.compile(r"((?:[A-Z][\w'’-]+\s){1,2}[A-Z][\w'’-]+)\s*,?\s*$")
+NAME_AFTER_VERB_RE = re.compile(r"\s+((?:[A-Z][\w'’-]+\s){1,3}[A-Z][\w'’-]+)")
+# After the verb only what follows it at once speaks ("said the Kremlin", "said Mr Kirby"):
+# "told reporters at a briefing in Exeter" names a place, not a speaker.
+AFTER_VERB_REACH = 40
+
+
 def _after(text: str, end: int, stop: int, entities: list[Entity]) -> str | Entity | None:
     verb = SPEECH_RE.search(text, end, min(stop, end + WINDOW))
     if verb is None or verb.group() == ":":
@@ -78,8 +88,18 @@ def _after(text: str, end: int, stop: int, entities: list[Entity]) -> str | Enti
         return before
     if PRONOUN_RE.search(text, end, verb.start()) or PRONOUN_RE.match(text, verb.end() + 1):
         return "pronoun"
-    clause_end = min(stop, verb.end() + WINDOW)
-    return _best(entities, verb.end(), clause_end, last=False)
+    named = NAME_BEFORE_VERB_RE.search(text[end:verb.start()])
+    if named:
+        return named.group(1)
+    person = _best([e for e in entities if e.label == "PERSON"], verb.end(), min(stop, verb.end() + WINDOW), last=False)
+    if person is not None:
+        return person
+    near = [e for e in entities if verb.end() <= e.start < verb.end() + AFTER_VERB_REACH and e.end <= stop]
+    found = _best(near, verb.end(), stop, last=False)
+    if found is not None:
+        return found
+    named = NAME_AFTER_VERB_RE.match(text, verb.end(), stop)
+    return named.group(1) if named else None
 
 
 def _before(text: str, start: int, sentence_start: int, entities: list[Entity]) -> str | Entity | None:
@@ -134,6 +154,8 @@ def extract_quotes(text: str, entities: list[Entity]) -> list[Quote]:
         is_person = False
         if isinstance(found, Entity):
             speaker, is_person = found.canonical, found.label == "PERSON"
+        elif isinstance(found, str) and found != "pronoun":  # a name the gazetteers do not know
+            speaker, is_person = found, True
         elif found == "pronoun":
             speaker = _pronoun_speaker(entities, starts, start, s_start, previous)
             is_person = speaker is not None

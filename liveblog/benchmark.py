@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import redis
+
+from liveblog import redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
@@ -106,48 +107,15 @@ class Plan:
 # --------------------------------------------------------------------------- redis-server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of our own on a free loopback port (the approach of tests/conftest.py)."""
+class PrivateRedis(redis_server.PrivateRedis):
+    """The shared private server, in a temporary directory removed on stop."""
 
     def __init__(self) -> None:
-        binary = os.environ.get("LIVEBLOG_REDIS_SERVER") or shutil.which("redis-server")
-        if not binary:
-            raise RuntimeError("redis-server not found: install it or set LIVEBLOG_REDIS_SERVER or REDIS_URL")
-        self.port = _free_port()
-        self.dir = tempfile.mkdtemp(prefix="liveblog-bench-redis-")
-        self.args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                     "--dir", self.dir, "--daemonize", "no"]
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start: {' '.join(self.args)}")
+        super().__init__(Path(tempfile.mkdtemp(prefix="liveblog-bench-redis-")))
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- process helpers

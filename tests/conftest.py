@@ -7,16 +7,14 @@ set LIVEBLOG_REDIS_SERVER to its path if it is not on PATH.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from liveblog.redis_server import PrivateRedis, RedisServerError, free_port  # noqa: F401 - free_port is shared
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,45 +22,20 @@ SAMPLES = ROOT / "samples"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class RedisServer(PrivateRedis):
+    """The shared private redis-server; a missing or broken one fails the test, never skips it."""
 
-
-class RedisServer:
     def __init__(self, workdir: Path, extra: list[str] | None = None) -> None:
-        binary = os.environ.get("LIVEBLOG_REDIS_SERVER") or shutil.which("redis-server")
-        if not binary:
-            pytest.fail("redis-server is not installed: run `make setup` (or apt-get install -y redis-server)")
-        self.port = free_port()
-        self.workdir = workdir
-        self.args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                     "--dir", str(workdir), "--daemonize", "no", *(extra or [])]
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        try:
+            super().__init__(workdir, extra)
+        except RedisServerError as exc:
+            pytest.fail(str(exc))
 
     def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        pytest.fail(f"redis-server did not start on port {self.port}: {' '.join(self.args)}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        try:
+            return super().start()  # type: ignore[return-value]
+        except RedisServerError as exc:
+            pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

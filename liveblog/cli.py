@@ -227,7 +227,10 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
     )
     level = logging.getLevelName(logging.getLogger().level)
     worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
-    while burst and _release_scheduled(conn, settings):  # a burst still owes its retries a run
+    queue = ingest_queue(conn, settings)
+    # A burst still owes its retries a run; another worker's scheduler may be the one that
+    # moves them back, so go on while anything is scheduled or queued.
+    while burst and (_release_scheduled(conn, settings) or queue.count):
         worker.work(burst=True, logging_level=level)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -25,7 +27,18 @@ def workers(redis_url: str, processes: int, *extra: str, **env: str) -> subproce
     return subprocess.Popen(
         [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker", "--processes", str(processes), *extra],
         cwd=ROOT, env=cli_env(redis_url, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: see kill_group
     )
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker and whatever it started (RQ's scheduler runs in a child process that a
+    SIGKILL of the worker alone would leave running against the test's Redis)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

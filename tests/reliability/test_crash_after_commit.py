@@ -10,7 +10,7 @@ from liveblog import stats
 from producers.enqueue import submit
 from tests.helpers import STORM, assert_exactly_once, counters, doc, stream_events, wait_until_settled
 from tests.reliability.test_kill import FAST_RECOVERY
-from tests.test_replay import workers
+from tests.test_replay import kill_group, workers
 from workers.failpoints import EXIT_STATUS
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
@@ -22,6 +22,7 @@ def test_crash_between_commit_and_job_done_publishes_nothing_twice(conn, setting
         assert submit(conn, doc(data, minutes=i), settings)
     crashing = workers(redis_url, 1, LIVEBLOG_FAILPOINTS="after_commit", **FAST_RECOVERY)
     crashing.wait(60)
+    kill_group(crashing)  # its scheduler process outlives an os._exit
     assert crashing.returncode == EXIT_STATUS, crashing.stderr.read().decode()[-2000:]
     assert counters(conn)["documents_processed"] == 1  # committed ...
     assert stats.collect(conn, settings)["jobs"]["started"] == 1  # ... but RQ still thinks it runs
@@ -31,6 +32,7 @@ def test_crash_between_commit_and_job_done_publishes_nothing_twice(conn, setting
     finally:
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(30)
+        kill_group(survivor)
     c = counters(conn)
     assert c["documents_accepted"] == 2 and c["documents_processed"] == 2
     assert_exactly_once(stream_events(conn), posts=22, edits=1)

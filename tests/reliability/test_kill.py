@@ -13,7 +13,7 @@ from producers.enqueue import submit
 from tests.helpers import (
     STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
 )
-from tests.test_replay import workers
+from tests.test_replay import kill_group, workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
@@ -43,8 +43,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
         started = wait_for(lambda: counters(conn).get("documents_processed", 0) > 0
                            and conn.xlen("liveblog:events") > before, timeout=30)
         time.sleep(rng.uniform(0.0, 0.15))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        kill_group(proc)
         kills += 1
         assert started, "the worker never committed anything before being killed"
     # a last worker picks up the queue and, after the job timeout, the jobs the killed ones abandoned
@@ -54,6 +53,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
     finally:
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(30)
+        kill_group(survivor)
     assert kills == 4
     report = stats.collect(conn, settings)
     assert report["jobs"]["failed"] == 0

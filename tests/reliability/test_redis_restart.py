@@ -24,7 +24,7 @@ from tests.helpers import (
 )
 from tests.reliability.conftest import record
 from tests.reliability.test_kill import FAST_RECOVERY
-from tests.test_replay import workers
+from tests.test_replay import kill_group, workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
@@ -58,6 +58,7 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
         pool.send_signal(signal.SIGTERM)
         try:
             pool.wait(60)
+            kill_group(pool)
         finally:
             server.stop()
             redis.Redis.close(conn)

@@ -74,6 +74,15 @@ def work(conn, settings):
     runtime.configure(settings)
 
 
+def wait_for_cards(page, count: int) -> None:
+    """Until the feed shows ``count`` cards. A locator assertion polls through Playwright's
+    selector engine; ``wait_for_function`` with a string falls back to ``eval`` inside the
+    page when it has to poll, which the page's own CSP (no 'unsafe-eval') rightly refuses."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("article.card")).to_have_count(count, timeout=5000)
+
+
 def visible_titles(page) -> list[str]:
     return page.eval_on_selector_all("article.card:not([hidden]) .title", "nodes => nodes.map(n => n.textContent)")
 
@@ -87,7 +96,7 @@ def test_a_committed_post_appears_within_a_second_and_the_topic_filter_keeps_onl
     before = len(stream_events(conn))
     with serve(settings) as url:
         page.goto(url + "/")
-        page.wait_for_function(f"document.querySelectorAll('article.card').length === {before}", timeout=5000)
+        wait_for_cards(page, before)
         assert page.text_content("#status") == "live"
 
         submit(conn, doc(snapshots[-1].encode(), minutes=5), settings)  # the page grew by one post
@@ -138,7 +147,7 @@ def test_edits_replace_the_card_stories_group_and_source_markup_stays_text(page,
     conn.xadd("liveblog:alerts:newsdesk", {"event_id": "unrelated"})  # the stream exists when the page opens
     with serve(settings) as url:
         page.goto(url + "/")
-        page.wait_for_function("document.querySelectorAll('article.card').length === 3", timeout=5000)
+        wait_for_cards(page, 3)
         assert page.text_content('[data-post-id="p2"] .title') == hostile  # shown as characters
         assert page.evaluate("window.pwned === undefined")
         assert page.query_selector('[data-post-id="p2"] img') is None

@@ -98,6 +98,7 @@ def test_jobs_travel_as_json_never_pickle(conn, settings):
     assert args[0]["blog_id"] == "storm" and args[0]["body"].startswith("Storm Brannock")
 
 
+@pytest.mark.reliability
 def test_a_job_naming_any_other_callable_is_refused_and_dead_lettered(conn, settings, work, tmp_path):
     marker = tmp_path / "ran"
     queue = Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)

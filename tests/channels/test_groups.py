@@ -50,6 +50,7 @@ def test_entries_idle_less_than_claim_idle_ms_stay_with_their_consumer(redis_url
     assert conn.xpending("liveblog:events", "desk")["pending"] == 3
 
 
+@pytest.mark.reliability
 def test_a_group_behind_the_retention_is_told_how_many_entries_it_missed(redis_url, conn, produced):
     consume.ensure_group(conn, "liveblog:events", "slow")
     conn.xreadgroup("slow", "a", {"liveblog:events": ">"}, count=2)

@@ -7,7 +7,9 @@ import zlib
 
 import pytest
 from rq import Queue
+from rq.callbacks import Callback
 from rq.serializers import JSONSerializer
+from rq.webhook import Webhook
 
 from liveblog import stats
 from producers.enqueue import ingest_queue, submit
@@ -112,6 +114,58 @@ def test_a_job_naming_any_other_callable_is_refused_and_dead_lettered(conn, sett
     assert int(conn.hget("liveblog:stats", "jobs_refused")) == 1
     assert conn.xlen("liveblog:events") == 22  # the worker went on with the real job
     assert stats.collect(conn, settings)["reconciled"]["ok"]
+
+
+def record_callback(job, connection, *_rest) -> None:
+    """A callback RQ would resolve by its dotted name: proof that it ran, kept in Redis."""
+    connection.rpush("test:callbacks-ran", job.id)
+
+
+CALLBACK = "tests.test_jobs.record_callback"
+CALLBACKS = {
+    "on_success": (lambda: {"on_success": Callback(CALLBACK)}, f"on_success callback {CALLBACK!r}"),
+    "on_failure": (lambda: {"on_failure": Callback(CALLBACK)}, f"on_failure callback {CALLBACK!r}"),
+    "on_stopped": (lambda: {"on_stopped": Callback(CALLBACK)}, f"on_stopped callback {CALLBACK!r}"),
+    "all three": (lambda: {"on_success": Callback(CALLBACK), "on_failure": Callback(CALLBACK),
+                           "on_stopped": Callback(CALLBACK)},
+                  f"on_success callback {CALLBACK!r}; on_failure callback {CALLBACK!r}; "
+                  f"on_stopped callback {CALLBACK!r}"),
+    "webhook": (lambda: {"webhooks": [Webhook("http://127.0.0.1:9/hook", "finished")]},
+                "webhooks to ['http://127.0.0.1:9/hook']"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CALLBACKS))
+def test_an_allowed_job_carrying_a_callback_is_refused_before_anything_runs(conn, settings, work, case):
+    extra, found = CALLBACKS[case]
+    queue = Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)
+    smuggled = queue.enqueue(JOB_PROCESS_DOCUMENT, doc(STORM.read_bytes(), blog_id="smuggled").encode(), **extra())
+    submit(conn, doc(STORM.read_bytes()), settings)
+    work()
+    assert conn.lrange("test:callbacks-ran", 0, -1) == []  # the callback never ran
+    letter = dead_letters(conn)[f"rq job {smuggled.id}"]
+    assert letter["reason"] == "job refused"
+    assert letter["expected"] == f"a {JOB_PROCESS_DOCUMENT} job with no callbacks, dependencies or webhooks"
+    assert letter["found"] == found
+    assert not conn.exists(smuggled.key)  # removed: never run, never retried
+    assert int(conn.hget("liveblog:stats", "jobs_refused")) == 1
+    assert not conn.exists("liveblog:{smuggled}:events")  # its document was not processed either
+    assert conn.xlen("liveblog:events") == 22  # the worker went on with the real job
+    assert stats.collect(conn, settings)["reconciled"]["ok"]
+
+
+def test_an_allowed_job_with_a_dependency_is_refused_when_it_comes_due(conn, settings, work):
+    queue = Queue(settings.ingest_queue, connection=conn, serializer=JSONSerializer)
+    first = queue.enqueue(JOB_PROCESS_DOCUMENT, doc(STORM.read_bytes()).encode())
+    chained = queue.enqueue(JOB_PROCESS_DOCUMENT, doc(STORM.read_bytes(), blog_id="chained").encode(),
+                            depends_on=first)
+    work()
+    assert conn.xlen("liveblog:{storm}:events") == 22  # the job without a dependency ran
+    letter = dead_letters(conn)[f"rq job {chained.id}"]
+    assert letter["reason"] == "job refused"
+    assert letter["found"] == f"dependencies on jobs [{first.id!r}]"
+    assert not conn.exists("liveblog:{chained}:events") and not conn.exists(chained.key)
+    assert int(conn.hget("liveblog:stats", "jobs_refused")) == 1
 
 
 class FlakyEnricher(PlainEnricher):

@@ -20,7 +20,10 @@ lives ``maintenance_lock_s``, and a job stranded in RQ's intermediate list
 
 Anyone who can write to Redis can enqueue a job naming any importable callable;
 the worker refuses every job outside ``ALLOWED_JOBS`` before resolving it, and
-records the refusal in the dead letter.
+records the refusal in the dead letter. RQ 3 also resolves a job's ``on_success``,
+``on_failure`` and ``on_stopped`` callbacks by dotted name and enqueues jobs that depend
+on it, so an allowed job carrying callbacks, dependencies or webhooks is refused the
+same way (``refusal_of``).
 """
 
 from __future__ import annotations
@@ -78,18 +81,18 @@ class _Liveblog:
                 stranded.remove(job_id)
 
     def execute_job(self, job: Job, queue) -> None:
-        if job.func_name not in ALLOWED_JOBS:
-            self._refuse(job, queue)
+        refusal = refusal_of(job)
+        if refusal is not None:
+            self._refuse(job, queue, *refusal)
             return
         super().execute_job(job, queue)  # type: ignore[misc]
 
-    def _refuse(self, job: Job, queue) -> None:
+    def _refuse(self, job: Job, queue, expected: str, found: str) -> None:
         keys = Keys(runtime.settings().key_prefix)
-        found = job.func_name
         with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
             pipe.xadd(keys.dead_letter, {
                 "document_id": f"job-{job.id}", "blog_id": "unknown", "source": f"rq job {job.id}",
-                "reason": "job refused", "expected": f"one of {sorted(ALLOWED_JOBS)}", "found": found,
+                "reason": "job refused", "expected": expected, "found": found,
                 "at": datetime.now(timezone.utc).isoformat(), "raw": job.description or "",
             })
             pipe.hincrby(keys.stats, "jobs_refused", 1)
@@ -98,7 +101,38 @@ class _Liveblog:
         # list too) so it is neither run, retried, nor counted as a liveblog document.
         queue.intermediate_queue.remove(job.id)
         job.delete()
-        log.error("job_refused", job_id=job.id, func_name=found)
+        log.error("job_refused", job_id=job.id, expected=expected, found=found)
+
+
+def refusal_of(job: Job) -> tuple[str, str] | None:
+    """``(expected, found)`` when the job must not run, else None. Reads only what RQ stored:
+    nothing named by the job is imported (``job.success_callback`` and friends would import it).
+
+    Beyond the function, RQ runs what a job carries: ``on_success``/``on_failure``/``on_stopped``
+    callbacks resolved by dotted name, dependents enqueued behind it, webhooks sent to any URL.
+    liveblog's producers set none of them, so a job that has any was not written by them.
+    """
+    if job.func_name not in ALLOWED_JOBS:
+        return f"one of {sorted(ALLOWED_JOBS)}", str(job.func_name)
+    found = [
+        f"{hook} callback {name!r}"
+        for hook, name in (
+            ("on_success", job._success_callback_name),
+            ("on_failure", job._failure_callback_name),
+            ("on_stopped", job._stopped_callback_name),
+        )
+        if name
+    ]
+    if job._dependency_ids:
+        found.append(f"dependencies on jobs {list(job._dependency_ids)!r}")
+    if job.webhooks:
+        found.append(f"webhooks to {[w.url for w in job.webhooks]!r}")
+    if job.instance is not None:
+        found.append(f"a bound instance {type(job.instance).__name__}")
+    if found:
+        expected = f"a {job.func_name} job with no callbacks, dependencies or webhooks"
+        return expected, "; ".join(found)
+    return None
 
 
 class LiveblogWorker(_Liveblog, SimpleWorker):

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import lru_cache
 
 from redis import Redis
 
 from schemas.keys import Keys
 from workers.dedup import signature as sigmod
 from workers.dedup.stories import (
-    PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features, Link, best, followup_evidence, link, owners_of,
+    PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features,
 )
+from workers.dedup.candidates import choose
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,17 @@ class IndexReader:
             if row[0] is None:
                 continue
             sig, an, nm, ts, st, rr = (v.decode() if isinstance(v, bytes) else v for v in row)
-            features = Features(sigmod.decode(sig), tuple(an.split()), frozenset(nm.split()), int(ts))
-            out[r] = Indexed(r, r.rsplit("|", 1)[1], features, st, rr)
+            out[r] = Indexed(r, r.rsplit("|", 1)[1], stored_features(sig, an, nm, ts), st, rr)
         return out
+
+
+@lru_cache(maxsize=16384)
+def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Features:
+    """An indexed post's features from its stored fields. Cached by value: the recent posts
+    of a blog are candidates for every document of that blog, and decoding the signature and
+    unpacking the phrases cost more than reading them. Features are immutable, so a cached
+    one is as good as a fresh one."""
+    return Features(sigmod.decode(sig), tuple(anchors.split()), frozenset(names.split()), int(published_ms))
 
 
 def assign(
@@ -189,17 +198,9 @@ def assign(
             if n not in topics and keys.lsh(f"n:{n}") in members
             and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
         )
-        links: list[tuple[Link, str]] = []
-        cands = [known[r] for r in sorted(refs) if r in known]
-        owners = cache(partial(owners_of, post.features, [(c.features, c.story_id) for c in cands]))
-        for cand in cands:
-            r = cand.ref
-            found = link(post.features, cand.features, repeat_min=repeat_min, story_min=story_min,
-                         story_window_ms=story_window_ms, rare=rare,
-                         evidence=partial(followup_evidence, post.features, cand.features, cand.story_id, owners, rare))
-            if found:
-                links.append((found, r))
-        chosen = best(links)
+        cands = [(r, known[r].features, known[r].story_id) for r in sorted(refs) if r in known]
+        chosen = choose(post.features, cands, rare=rare, repeat_min=repeat_min, story_min=story_min,
+                        story_window_ms=story_window_ms)
         if chosen is None:
             result = Assignment(story_id_for(post.post_id), post.post_id, None)
         else:
@@ -212,3 +213,4 @@ def assign(
         for k in bucket_keys:
             local.setdefault(k, []).append(post.ref)
     return out
+

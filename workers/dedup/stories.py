@@ -105,6 +105,32 @@ class Features:
         return next((unpack_phrases(a) for a in self.anchors if a.startswith(PHRASE_ANCHOR)), frozenset())
 
     @cached_property
+    def all_phrases(self) -> frozenset[int]:
+        """Every phrase hash of the post: its sentences' for a new post, the stored sample else."""
+        return frozenset().union(*self.sentences) if self.sentences else self.phrases
+
+    @cached_property
+    def phrase_array(self) -> np.ndarray:
+        """``phrases`` as a sorted array (candidates.choose compares them in numpy)."""
+        return np.array(sorted(self.phrases), dtype=np.int64)
+
+    @cached_property
+    def phrase_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``all_phrases`` sorted, and for each the index of the first sentence holding it."""
+        first = self.first_sentence
+        mine = np.array(sorted(first), dtype=np.int64)
+        return mine, np.fromiter((first[h] for h in mine.tolist()), dtype=np.int64, count=len(mine))
+
+    @cached_property
+    def first_sentence(self) -> dict[int, int]:
+        """Each phrase hash -> the index of the first sentence (see _sentences) holding it."""
+        out: dict[int, int] = {}
+        for i, sentence in enumerate(_sentences(self)):
+            for h in sentence:
+                out.setdefault(h, i)
+        return out
+
+    @cached_property
     def strong(self) -> frozenset[str]:
         """Entity ids and amounts (enrichers), as stored among the names."""
         return frozenset(n for n in self.names if n[:1] in (ENTITY_PREFIX, AMOUNT_PREFIX))
@@ -166,7 +192,8 @@ def pack_phrases(values: tuple[int, ...]) -> str:
 
 def unpack_phrases(anchor: str) -> frozenset[int]:
     raw = base64.b64decode(anchor[len(PHRASE_ANCHOR):])
-    return frozenset(int.from_bytes(raw[i : i + 3], "big") for i in range(0, len(raw) - 2, 3))
+    padded = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.uint32)
+    return frozenset(((padded[:, 0] << 16) | (padded[:, 1] << 8) | padded[:, 2]).tolist())
 
 
 def strong_keys(entity_ids, amounts) -> frozenset[str]:
@@ -204,15 +231,17 @@ def _names_in(line: str) -> set[str]:
 
 def link(
     new: Features, old: Features, *, repeat_min: float, story_min: float, story_window_ms: int,
-    rare: frozenset[str] = frozenset(), evidence: int | Callable[[], int] = 0,
+    rare: frozenset[str] = frozenset(), evidence: int | Callable[[], int] = 0, score: float | None = None,
 ) -> Link | None:
     """The strongest rule that ties ``new`` to ``old``, or None.
 
     ``rare`` holds the new post's names that few indexed posts share (see RARE_NAME_MAX);
     ``evidence`` counts the phrases, entities and amounts ``new`` shares with ``old`` and with
-    no candidate of another story (see followup_evidence).
+    no candidate of another story (see followup_evidence); ``score`` is their similarity when
+    the caller computed it already (for all candidates at once).
     """
-    score = similarity(new.sig, old.sig)
+    if score is None:
+        score = similarity(new.sig, old.sig)
     if score >= repeat_min:
         return Link("repeat", "near-duplicate", score)
     if abs(new.published_ms - old.published_ms) > story_window_ms:
@@ -233,45 +262,76 @@ def link(
     return None
 
 
-def followup_evidence(new: Features, old: Features, old_story: str, owners: dict | Callable[[], dict],
+def followup_evidence(new: Features, old: Features, old_story: str, owners: Owners | Callable[[], Owners],
                       rare: frozenset[str]) -> int:
     """Evidence that ``new`` follows up ``old``'s story: the phrases it restates from ``old``
     (at most SENTENCE_EVIDENCE_MAX per sentence of ``new``) plus the rare entity ids and amounts
     they share, counting only what no nearby candidate of another story carries. ``owners``
-    maps each phrase hash / name token of ``new`` to the story ids of the candidates within
-    FOLLOWUP_WINDOW_MS carrying it (owners_of); it may be given as a function, called only
-    when ``new`` and ``old`` share something."""
-    def exclusive(key) -> bool:
-        return table.get(key, frozenset()) <= {old_story}
-
-    sentences = _sentences(new)
+    (owners_of) holds, per story, what of ``new`` only that story's candidates within
+    FOLLOWUP_WINDOW_MS carry; it may be given as a function, called only when ``new`` and
+    ``old`` share something."""
     shared_names = new.strong & old.strong & rare
-    if not shared_names and not any(sentence & old.phrases for sentence in sentences):
+    if not shared_names and old.phrases.isdisjoint(new.all_phrases):
         return 0  # nothing in common: the usual case for the other posts of the page
     table = owners() if callable(owners) else owners
-    total, counted = 0, set()
-    for sentence in sentences:  # a phrase the title repeats from the body counts once
-        found = {h for h in sentence & old.phrases if h not in counted and exclusive(("p", h))}
-        counted |= found
-        total += min(SENTENCE_EVIDENCE_MAX, len(found))
-    return total + sum(1 for n in shared_names if exclusive(("n", n)))
+    mine = table.phrases.get(old_story, frozenset()) & old.phrases
+    total = len(shared_names & table.names.get(old_story, frozenset()))
+    if len(mine) <= SENTENCE_EVIDENCE_MAX:  # no sentence can pass the cap: each phrase counts once
+        return total + len(mine)
+    # a phrase counts for the first sentence that has it (the title repeating the body counts once)
+    per_sentence: dict[int, int] = {}
+    first = new.first_sentence
+    for h in mine:
+        at = first[h]
+        per_sentence[at] = per_sentence.get(at, 0) + 1
+    return total + sum(min(SENTENCE_EVIDENCE_MAX, n) for n in per_sentence.values())
 
 
 def _sentences(features: Features) -> tuple[frozenset[int], ...]:
     return features.sentences or ((features.phrases,) if features.phrases else ())
 
 
-def owners_of(new: Features, candidates: list[tuple[Features, str]]) -> dict:
-    """For followup_evidence: (kind, key) -> story ids of the candidates carrying it."""
-    mine = frozenset().union(*_sentences(new))
-    out: dict[tuple[str, object], set[str]] = {}
+@dataclass(frozen=True)
+class Owners:
+    """Per story id, the phrase hashes and entity/amount tokens of a new post that the
+    candidates of that story (within FOLLOWUP_WINDOW_MS) carry and no other story's do."""
+
+    phrases: dict[str, frozenset[int]]
+    names: dict[str, frozenset[str]]
+
+
+def owners_of(new: Features, candidates: list[tuple[Features, str]]) -> Owners:
+    """For followup_evidence: what of ``new`` is exclusive to one story among ``candidates``.
+
+    One pass of set intersections per candidate, then per story; the per-candidate evidence
+    is then a lookup, not a scan of every other candidate."""
+    mine = new.all_phrases
+    phrases: dict[str, set[int]] = {}
+    names: dict[str, set[str]] = {}
     for feats, story in candidates:
         if abs(new.published_ms - feats.published_ms) > FOLLOWUP_WINDOW_MS:
             continue
-        for h in mine & feats.phrases:
-            out.setdefault(("p", h), set()).add(story)
-        for n in new.strong & feats.strong:
-            out.setdefault(("n", n), set()).add(story)
+        shared = mine & feats.phrases
+        if shared:
+            phrases.setdefault(story, set()).update(shared)
+        strong = new.strong & feats.strong
+        if strong:
+            names.setdefault(story, set()).update(strong)
+    return Owners(_exclusive(phrases), _exclusive(names))
+
+
+def _exclusive(by_story: dict[str, set]) -> dict[str, frozenset]:
+    """Each story's keys that no other story has."""
+    seen: set = set()
+    multi: set = set()
+    for keys in by_story.values():
+        multi |= seen & keys
+        seen |= keys
+    out = {}
+    for story, keys in by_story.items():
+        only = keys - multi
+        if only:
+            out[story] = frozenset(only)
     return out
 
 

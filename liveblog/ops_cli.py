@@ -30,6 +30,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-queued", type=int, default=None, help="unhealthy when more documents are queued")
     p.add_argument("--local", action="store_true",
                    help="require a worker on this host (a container's own health check)")
+    p.add_argument("--max-heartbeat-age-s", type=float, default=None,
+                   help="a worker silent longer counts as dead (default: 3 heartbeat intervals, i.e. 3 x"
+                        " LIVEBLOG_MAINTENANCE_INTERVAL_S, at least 10 s; a busy worker is allowed the job"
+                        " timeout + grace on top)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("metrics", help="Prometheus exporter: reads Redis on each scrape")
@@ -46,11 +50,12 @@ def cmd_health(args: argparse.Namespace) -> int:
     conn = connecting.connect(settings)  # RedisUnavailable: exit 3
     report = health_mod.check(
         conn, settings, max_queue_lag_s=args.max_queue_lag_s, max_queued=args.max_queued,
-        local_host=socket.gethostname() if args.local else None,
+        local_host=socket.gethostname() if args.local else None, max_heartbeat_age_s=args.max_heartbeat_age_s,
     )
     if args.json:
         print(json.dumps({"ok": report.ok, "workers": report.workers, "queued": report.queued,
-                          "queue_lag_s": round(report.queue_lag_s, 3), "reasons": report.reasons}))
+                          "queue_lag_s": round(report.queue_lag_s, 3), "reasons": report.reasons,
+                          "dead_workers": report.dead_workers, "notes": report.notes}))
     else:
         print(health_mod.render(report))
     return 0 if report.ok else EXIT_UNHEALTHY

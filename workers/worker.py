@@ -10,7 +10,10 @@ RQ declares a job abandoned when its started-registry entry expires; the
 default allows the job timeout plus 60 s, then waits for the next 10-minute
 maintenance pass. Here the grace is ``abandoned_grace_s`` and maintenance runs
 every ``maintenance_interval_s``, so a job whose worker was killed comes back
-within seconds (the job's ``Retry`` allows it to run again).
+within seconds (the job's ``Retry`` allows it to run again). An idle worker's
+blocking dequeue returns every ``maintenance_interval_s`` too (RQ's default blocks
+405 s), so it heartbeats that often and ``liveblog health`` can tell a killed
+worker from an idle one within seconds.
 
 RQ also guards registry maintenance with a lock that lives 899 s: a worker
 killed during maintenance stops all recovery for 15 minutes. Here the lock
@@ -37,13 +40,30 @@ from rq.registry import clean_registries
 from rq.utils import now
 
 from schemas.keys import Keys
-from schemas.settings import ALLOWED_JOBS
+from schemas.settings import ALLOWED_JOBS, Settings
 from workers import runtime
 
 log = structlog.get_logger("liveblog.worker")
 
 
+# RQ blocks on the queue for ``worker_ttl - 15`` seconds between heartbeats (RQ's dequeue_timeout).
+_RQ_DEQUEUE_MARGIN_S = 15
+
+
+def heartbeat_interval_s(settings: Settings) -> int:
+    """How often an idle liveblog worker heartbeats: its blocking dequeue returns every
+    ``maintenance_interval_s``, then it heartbeats and runs maintenance when due.
+    ``liveblog health`` derives its default limit from the same setting."""
+    return max(1, settings.maintenance_interval_s)
+
+
 class _Liveblog:
+    def __init__(self, *args, **kwargs) -> None:
+        # RQ's default worker_ttl (420 s) makes an idle worker block 405 s between heartbeats,
+        # so a killed worker looks alive for minutes and maintenance waits as long.
+        kwargs.setdefault("worker_ttl", heartbeat_interval_s(runtime.settings()) + _RQ_DEQUEUE_MARGIN_S)
+        super().__init__(*args, **kwargs)
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else runtime.settings().job_timeout_s
         return int(max(timeout - working_time, 1)) + runtime.settings().abandoned_grace_s

@@ -31,12 +31,18 @@ same way (``refusal_of``).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from datetime import datetime, timedelta, timezone
 
 import structlog
 from rq import SimpleWorker, Worker, worker_registration
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.registry import clean_registries
+from rq.scheduler import RQScheduler
 from rq.utils import now
 
 from schemas.keys import Keys
@@ -57,12 +63,80 @@ def heartbeat_interval_s(settings: Settings) -> int:
     return max(1, settings.maintenance_interval_s)
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGTERM this process when its parent dies; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+                log.warning("scheduler_pdeathsig_failed", errno=ctypes.get_errno())
+        except (OSError, AttributeError):  # no prctl: the parent-pid watch below still works
+            log.warning("scheduler_pdeathsig_unavailable")
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(0)
+
+
+class LiveblogScheduler(RQScheduler):
+    """RQ's scheduler, which ends when the worker that forked it dies.
+
+    RQ stops its scheduler child only from the worker's teardown, which a SIGKILL (or an
+    OOM kill) skips: the child ran on as an orphan under PID 1, holding the scheduler
+    lock and moving jobs. Here the child asks for SIGTERM on its parent's death
+    (``PR_SET_PDEATHSIG``; RQ's handler then stops it cleanly and releases the lock), and
+    its loop also stops when its parent pid changes (other systems, or a missed signal).
+    """
+
+    _parent_pid: int | None = None
+
+    def start(self):
+        self._parent_pid = os.getpid()
+        return super().start()
+
+    def work(self):  # runs in the forked child
+        if self._parent_pid is not None:
+            _die_with_parent(self._parent_pid)
+        super().work()
+
+    def heartbeat(self):  # once per loop
+        if self._parent_pid is not None and os.getppid() != self._parent_pid:
+            log.warning("scheduler_orphaned", parent_pid=self._parent_pid)
+            self.request_stop()
+        super().heartbeat()
+
+
 class _Liveblog:
     def __init__(self, *args, **kwargs) -> None:
         # RQ's default worker_ttl (420 s) makes an idle worker block 405 s between heartbeats,
         # so a killed worker looks alive for minutes and maintenance waits as long.
         kwargs.setdefault("worker_ttl", heartbeat_interval_s(runtime.settings()) + _RQ_DEQUEUE_MARGIN_S)
         super().__init__(*args, **kwargs)
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's ``_start_scheduler`` with ``LiveblogScheduler``: the same lock, burst and fork logic."""
+        self.scheduler = LiveblogScheduler(
+            self.queues,  # type: ignore[attr-defined]
+            connection=self.connection,  # type: ignore[attr-defined]
+            logging_level=logging_level if logging_level is not None else self.log.level,  # type: ignore[attr-defined]
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,  # type: ignore[attr-defined]
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else runtime.settings().job_timeout_s

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from xml.etree import ElementTree as ET
 
@@ -22,6 +23,15 @@ from schemas.settings import Settings
 
 ATOM = "http://www.w3.org/2005/Atom"
 SCAN_LIMIT = 5000  # newest stream entries read to build a feed
+# Characters XML 1.0 cannot carry even escaped (C0 controls but tab/newline/CR, U+FFFE/FFFF,
+# lone surrogates). Source pages do contain them (a BEL or ESC pasted into a headline); the
+# Atom feed drops them, or no reader could parse the feed. JSON Feed escapes them instead.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str) -> str:
+    """Text for an Atom element: ElementTree escapes <, > and &; this removes what it cannot escape."""
+    return _NOT_XML.sub("", value)
 
 
 def latest_posts(conn: redis.Redis, stream: str, limit: int) -> list[dict]:
@@ -41,6 +51,8 @@ def _updated(event: dict) -> str:
 
 
 def json_feed(events: list[dict], *, title: str, feed_url: str | None = None) -> dict:
+    """JSON Feed 1.1. The body goes out as ``content_text`` only (never ``content_html``):
+    a reader shows source markup as the characters it is."""
     items = []
     for e in events:
         post = e["data"]["post"]
@@ -60,23 +72,32 @@ def json_feed(events: list[dict], *, title: str, feed_url: str | None = None) ->
 
 
 def atom_feed(events: list[dict], *, title: str, feed_id: str) -> str:
+    """Atom 1.0. Titles and bodies are source text, never markup: they go out as ``type="text"``
+    elements whose ``<``, ``>`` and ``&`` ElementTree escapes, so a ``<script>`` in a post is
+    characters in every reader."""
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(root, f"{{{ATOM}}}title").text = title
-    ET.SubElement(root, f"{{{ATOM}}}id").text = feed_id
-    ET.SubElement(root, f"{{{ATOM}}}updated").text = max((_updated(e) for e in events), default="1970-01-01T00:00:00Z")
+
+    def text(parent: ET.Element, tag: str, value: str, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", **attrs)
+        element.text = _xml_text(value)
+        return element
+
+    text(root, "title", title, type="text")
+    text(root, "id", feed_id)
+    text(root, "updated", max((_updated(e) for e in events), default="1970-01-01T00:00:00Z"))
     for e in events:
         post = e["data"]["post"]
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:liveblog:{e['data']['blog']['id']}:{post['id']}"
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = post["title"]
-        ET.SubElement(entry, f"{{{ATOM}}}published").text = post["published_at"]
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = _updated(e)
+        text(entry, "id", f"urn:liveblog:{e['data']['blog']['id']}:{post['id']}")
+        text(entry, "title", post["title"], type="text")
+        text(entry, "published", post["published_at"])
+        text(entry, "updated", _updated(e))
         if post.get("author"):
-            ET.SubElement(ET.SubElement(entry, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = post["author"]
+            text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", post["author"])
         if post.get("url"):
-            ET.SubElement(entry, f"{{{ATOM}}}link", href=post["url"])
-        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = post["body"]
+            ET.SubElement(entry, f"{{{ATOM}}}link", href=_xml_text(post["url"]))
+        text(entry, "content", post["body"], type="text")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 

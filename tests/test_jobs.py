@@ -116,6 +116,37 @@ def test_a_job_naming_any_other_callable_is_refused_and_dead_lettered(conn, sett
     assert stats.collect(conn, settings)["reconciled"]["ok"]
 
 
+class ParserBug(Exception):
+    """Stands for a bug no test foresaw."""
+
+
+def test_an_unexpected_exception_in_a_parser_is_dead_lettered_as_internal_error(conn, settings, work, monkeypatch):
+    from workers import parsers
+
+    real = parsers.PARSERS["text"]
+
+    def buggy(raw, body):
+        if raw.blog_id == "broken":
+            raise ParserBug("list index out of range in a stamp the parser never saw")
+        return real(raw, body)
+
+    monkeypatch.setitem(parsers.PARSERS, "text", buggy)
+    broken = doc(STORM.read_bytes(), blog_id="broken")
+    assert submit(conn, broken, settings)
+    assert submit(conn, doc(STORM.read_bytes()), settings)  # queued behind it
+    work()
+    letter = dead_letters(conn)["broken.txt"]
+    assert letter["reason"] == "internal error"
+    assert letter["expected"] == "a document the parsers can handle"
+    assert letter["found"] == "ParserBug: list index out of range in a stamp the parser never saw"
+    assert letter["document_id"] == broken.document_id and '"blog_id": "broken"' in letter["raw"]
+    assert conn.xlen("liveblog:{storm}:events") == 22  # the worker went on with the next document
+    report = stats.collect(conn, settings)
+    assert report["counters"]["documents_dead_lettered"] == 1 and report["counters"]["documents_processed"] == 1
+    assert report["jobs"]["failed"] == 0  # handled inside the job: RQ saw no failure, no retry
+    assert report["reconciled"]["ok"]
+
+
 def record_callback(job, connection, *_rest) -> None:
     """A callback RQ would resolve by its dotted name: proof that it ran, kept in Redis."""
     connection.rpush("test:callbacks-ran", job.id)

@@ -93,3 +93,61 @@ def test_tail_with_a_group_resumes_where_it_stopped(redis_url):
     assert {e["id"] for e in first}.isdisjoint({e["id"] for e in rest})
     other = ndjson(run_cli("tail", "--group", "alerts", redis_url=redis_url).stdout)
     assert len(other) == 22  # every group reads every event
+
+
+@pytest.mark.redis
+def test_produce_dash_reads_a_document_from_stdin_and_a_worker_processes_it(redis_url):
+    data = (SAMPLES / "storm-live-2024-10-12.txt").read_bytes()
+    produced = run_cli("produce", "-", "--tz", "Europe/London", redis_url=redis_url, input=data)
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert b"accepted 1, already accepted 0" in produced.stderr
+    (document_id,) = produced.stdout.decode().split()
+    named = run_cli("produce", "-", "--tz", "Europe/London", "--blog-id", "storm-desk", redis_url=redis_url,
+                    input=data)
+    assert named.returncode == 0 and b"accepted 1" in named.stderr
+    worked = run_cli("worker", "--burst", redis_url=redis_url)
+    assert worked.returncode == 0, worked.stderr.decode()[-2000:]
+    events = ndjson(run_cli("tail", redis_url=redis_url).stdout)
+    by_blog = {blog: [e for e in events if e["data"]["blog"]["id"] == blog] for blog in ("stdin", "storm-desk")}
+    assert len(by_blog["stdin"]) == 22 and len(by_blog["storm-desk"]) == 22  # stdin's default blog id, or --blog-id
+    assert {e["type"] for e in events} == {"liveblog.post.created"}
+    stats = json.loads(run_cli("stats", "--json", redis_url=redis_url).stdout)
+    assert stats["counters"]["documents_accepted"] == 2 and stats["counters"]["documents_processed"] == 2
+    assert stats["counters"]["documents_dead_lettered"] == 0 and stats["reconciled"]["ok"] is True
+    assert len(document_id) == 32
+
+
+@pytest.mark.redis
+def test_a_json_log_worker_writes_only_json_lines_and_one_job_done_per_job(redis_url, tmp_path):
+    bad = tmp_path / "garbage.txt"
+    bad.write_bytes(b"\xff\xfe\x00\x01 not a live blog")
+    sources = [STORM, str(SAMPLES / "incendios-2025-08-14.txt"), str(bad)]
+    produced = run_cli("produce", *sources, "--tz", "Europe/London", redis_url=redis_url)
+    assert produced.returncode == 0, produced.stderr.decode()
+    document_ids = produced.stdout.decode().split()
+    assert len(document_ids) == 3
+    worked = run_cli("--log-format", "json", "worker", "--burst", redis_url=redis_url)
+    assert worked.returncode == 0, worked.stderr.decode()[-2000:]
+    lines = worked.stderr.decode().splitlines()
+    assert lines
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            pytest.fail(f"not a JSON line on stderr: {line!r}")
+        assert isinstance(record, dict) and {"event", "level", "timestamp"} <= set(record), line
+        records.append(record)
+    done = [r for r in records if r["event"] == "job_done"]
+    assert sorted(r["job_id"] for r in done) == sorted(f"doc-{d}" for d in document_ids)  # one per job
+    by_blog = {r["blog_id"]: r for r in done}
+    assert set(by_blog) == {"storm-live-2024-10-12", "incendios-2025-08-14", "garbage"}
+    counts = {"posts", "created", "updated", "duplicate", "stale", "repeat", "retracted"}
+    for record in done:
+        assert record["document_id"] in document_ids and record["job_id"] == f"doc-{record['document_id']}"
+        assert counts <= set(record) and all(isinstance(record[c], int) for c in counts)
+    assert by_blog["storm-live-2024-10-12"]["status"] == "committed"
+    assert by_blog["storm-live-2024-10-12"]["created"] == by_blog["storm-live-2024-10-12"]["posts"] == 22
+    assert by_blog["incendios-2025-08-14"]["created"] > 0
+    assert by_blog["garbage"]["status"] == "dead-lettered" and by_blog["garbage"]["reason"] == "invalid UTF-8"
+    assert by_blog["garbage"]["posts"] == 0

@@ -11,6 +11,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Protocol
 
@@ -78,6 +79,12 @@ class Outcome:
         }
 
 
+@lru_cache(maxsize=16384)
+def _content_hash(title: str, body: str, author: str | None, published_at: datetime) -> str:
+    """identity.content_hash, cached: most posts of a re-polled page were hashed on the last poll."""
+    return content_hash(title=title, body=body, author=author, published_at=published_at)
+
+
 def _short_hash(text: str) -> str:
     return hashlib.sha256(fingerprint_text(text).encode("utf-8")).hexdigest()[:16]
 
@@ -129,9 +136,7 @@ class DocumentProcessor:
             return outcome
         doc = parse(raw)
         outcome.posts = len(doc.posts)
-        hashes = [
-            content_hash(title=p.title, body=p.body, author=p.author, published_at=p.published_at) for p in doc.posts
-        ]
+        hashes = [_content_hash(p.title, p.body, p.author, p.published_at) for p in doc.posts]
         keys = [self.committer.keys.post(raw.blog_id, p.post_id) for p in doc.posts]
         fetched_ms = int(raw.fetched_at.timestamp() * 1000)
         enriched: dict[int, Enrichment] = {}

@@ -17,7 +17,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -170,14 +170,22 @@ def phrase_sentences(title: str, body: str) -> tuple[frozenset[int], ...]:
     out = []
     for sentence in [title, *_SENTENCE_END.split(body)]:
         ws = words(sentence)
-        found = set()
-        for i in range(len(ws) - PHRASE_WORDS + 1):
-            gram = ws[i : i + PHRASE_WORDS]
-            if sum(w not in _STOPWORDS for w in gram) >= PHRASE_CONTENT_MIN:
-                found.add(int.from_bytes(hashlib.blake2b(" ".join(gram).encode("utf-8"), digest_size=3).digest(), "big"))
+        if len(ws) < PHRASE_WORDS:
+            continue
+        content = [w not in _STOPWORDS for w in ws]
+        found = {
+            _phrase_hash(" ".join(ws[i : i + PHRASE_WORDS]))
+            for i in range(len(ws) - PHRASE_WORDS + 1)
+            if sum(content[i : i + PHRASE_WORDS]) >= PHRASE_CONTENT_MIN
+        }
         if found:
             out.append(frozenset(found))
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _phrase_hash(gram: str) -> int:
+    return int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=3).digest(), "big")
 
 
 def phrases(sentences: tuple[frozenset[int], ...]) -> tuple[int, ...]:
@@ -204,8 +212,10 @@ def strong_keys(entity_ids, amounts) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=4096)
 def names(title: str, body: str) -> frozenset[str]:
-    """Capitalised names (not sentence starts) and numbers, as short hashes."""
+    """Capitalised names (not sentence starts) and numbers, as short hashes. Cached: a
+    re-polled page asks again for every post it still shows (stories.page_topics)."""
     found = set()
     for line in f"{title}\n{body}".split("\n"):
         found.update(_names_in(line))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas.documents import RawDocument
 from schemas.errors import InputRejected
@@ -56,7 +57,7 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
     posts = []
     for k, entry in enumerate(layout):
         end = layout[k + 1].start if k + 1 < len(layout) else len(lines)
-        body = split_body(lines[entry.body_start : end])
+        body_text, related = _body(tuple(lines[entry.body_start : end]))
         identity = (times[k], normalized_title(entry.title))
         occurrence = seen[identity]
         seen[identity] += 1
@@ -68,13 +69,21 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
                 ),
                 position=chrono_rank[k],
                 title=entry.title,
-                body=body.text,
+                body=body_text,
                 author=entry.stamp.author,
                 published_at=times[k],
-                related_links=[RelatedLink(text=t) for t in body.related],
+                related_links=[RelatedLink(text=t) for t in related],
             )
         )
     return ParsedDocument(format="text", blog=blog, posts=posts)
+
+
+@lru_cache(maxsize=8192)
+def _body(lines: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A post's body text and related-link lines. Cached by the lines themselves: a re-polled
+    page shows the same posts again, and sorting paragraphs from credits is regex work."""
+    body = split_body(list(lines))
+    return body.text, tuple(body.related)
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,16 @@ def repoll_pages(blogs: int, polls: int, page_posts: int, new_per_poll: int, *, 
     return prime, timed
 
 
+def round_robin(pages: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pages in the order a poller produces them: one of each blog in turn (blog A's
+    next poll comes after every other blog's), each blog's own pages still in order."""
+    by_blog: dict[str, list[tuple[str, str]]] = {}
+    for page in pages:
+        by_blog.setdefault(page[0], []).append(page)
+    queues = list(by_blog.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
 def single_posts(pages: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Split pages back into one (blog_id, text) per post, for the naive one-job-per-post baseline."""
     out = []

@@ -497,7 +497,8 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
         headline = max(plan.process_counts) if n_cpu >= 2 else 1
         new_pages = corpus.new_pages(max(1, plan.new_posts // (plan.new_page_posts * 10)), 10,
                                      plan.new_page_posts, seed=plan.seed)
-        new_pages = new_pages[: max(1, plan.new_posts // plan.new_page_posts)]
+        # a poller's order: blog by blog in turn, so two workers rarely hold two polls of one blog
+        new_pages = corpus.round_robin(new_pages[: max(1, plan.new_posts // plan.new_page_posts)])
         new_posts = len(new_pages) * plan.new_page_posts
         naive_posts = corpus.single_posts(new_pages)[: plan.naive_posts]
 
@@ -513,6 +514,7 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
                 memory = h.dedup_memory(new_posts)
         prime, timed = corpus.repoll_pages(plan.repoll_blogs, plan.repoll_polls, plan.repoll_page_posts,
                                            plan.repoll_new_per_poll, seed=plan.seed + 1)
+        timed = corpus.round_robin(timed)
         repoll_posts = len(timed) * plan.repoll_page_posts
         say(f"liveblog re-poll: {repoll_posts} posts in {len(timed)} polls, {headline} process(es)")
         repoll = h.liveblog_burst("repoll", timed, headline, expected_posts=repoll_posts, prime=prime)

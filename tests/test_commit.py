@@ -111,3 +111,90 @@ def test_replaying_the_same_inputs_gives_identical_events(conn, settings, redis_
         runs.append([json.dumps(e, sort_keys=True) for e in stream_events(conn)])
     assert runs[0] == runs[1]
     assert len(runs[0]) == 24  # 22 created, the edit, and the later revert of the edit
+
+
+# --- trivial re-renders of links are not edits; a real change of target is -----------------
+
+LINKED = "Two mountain rescue teams (see https://news.example/rescue?id=123{track}) were"
+
+
+def _with_link(track: str = "", target: str = "123") -> bytes:
+    sentence = LINKED.replace("123", target).format(track=track)
+    return STORM.read_bytes().replace(b"Two mountain rescue teams were", sentence.encode())
+
+
+def test_a_link_whose_only_change_is_tracking_parameters_is_a_duplicate(processor, conn):
+    processor.process(doc(_with_link("&utm_source=tw&utm_medium=social")))
+    outcome = processor.process(doc(_with_link("&utm_source=fb&fbclid=IwAR0xyz"), minutes=5))
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 0, 22)
+    outcome = processor.process(doc(_with_link(), minutes=10))  # the trackers gone altogether
+    assert (outcome.updated, outcome.duplicate) == (0, 22)
+    assert conn.xlen("liveblog:events") == 22
+    first = [e for e in stream_events(conn) if "news.example" in e["data"]["post"]["body"]]
+    assert len(first) == 1  # the text published is the text as written, trackers included
+    assert "https://news.example/rescue?id=123&utm_source=tw&utm_medium=social)" in first[0]["data"]["post"]["body"]
+
+
+def test_a_link_whose_id_parameter_changes_is_an_update(processor, conn):
+    processor.process(doc(_with_link("&utm_source=tw")))
+    outcome = processor.process(doc(_with_link("&utm_source=tw", target="124"), minutes=5))
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 21)
+    update = stream_events(conn)[-1]
+    assert update["type"] == "liveblog.post.updated"
+    assert update["data"]["post"]["revision"] == 2
+    assert update["data"]["changes"] == ["body"]
+    assert "https://news.example/rescue?id=124&utm_source=tw)" in update["data"]["post"]["body"]
+
+
+# --- each field an update can name, changed alone ----------------------------------------------
+
+
+def _feed(*, title: str = "Course record falls", time: str = "2025-10-19T10:49:00-04:00",
+          author: str = "Felix Baptiste", href: str = "https://lakeshore.example/sport/records") -> bytes:
+    """A JSON Feed (items carry ids, so a new title or time is an edit of the same post)."""
+    return json.dumps({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Lakeshore Marathon: live",
+        "items": [
+            {"id": "p2", "title": title, "date_published": time, "authors": [{"name": author}],
+             "content_html": "<p>Amara Kiplagat-Moore took 41 seconds off the course record.</p>"
+                             f'<p><a href="{href}">All the Lakeshore course records</a></p>'},
+            {"id": "p1", "title": "Leaders through halfway", "date_published": "2025-10-19T09:12:00-04:00",
+             "content_text": "The lead pack of six went through halfway in 1:03:10."},
+        ],
+    }).encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("title", {"title": "Course record falls in the women's race"}),
+        ("time", {"time": "2025-10-19T10:51:00-04:00"}),
+        ("author", {"author": "Hana Sato"}),
+    ],
+)
+def test_an_update_names_exactly_the_field_that_changed(processor, conn, field, edit):
+    first = processor.process(doc(_feed(), blog_id="marathon"))
+    assert first.created == 2
+    outcome = processor.process(doc(_feed(**edit), minutes=5, blog_id="marathon"))
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 1)
+    update = stream_events(conn)[-1]
+    assert update["type"] == "liveblog.post.updated"
+    assert update["data"]["post"]["revision"] == 2
+    assert update["data"]["changes"] == [field]
+
+
+def test_an_author_change_in_a_text_page_is_an_update_of_the_author_only(processor, conn):
+    processor.process(doc(STORM.read_bytes()))
+    edited = STORM.read_bytes().replace(b"11:20 , Daniel Okoro", b"11:20 , Daniel Okoro and Mira Quell")
+    outcome = processor.process(doc(edited, minutes=5))
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 21)
+    update = stream_events(conn)[-1]
+    assert (update["data"]["post"]["revision"], update["data"]["changes"]) == (2, ["author"])
+
+
+def test_a_related_link_whose_only_change_is_tracking_parameters_is_a_duplicate(processor, conn):
+    processor.process(doc(_feed(href="https://lakeshore.example/sport/records?utm_source=tw"), blog_id="marathon"))
+    outcome = processor.process(doc(_feed(href="https://lakeshore.example/sport/records?utm_source=fb&gclid=x1"),
+                                    minutes=5, blog_id="marathon"))
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 0, 2)

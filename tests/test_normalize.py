@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
-from workers.normalize import clean_text, fingerprint_text, is_credit, is_headline_like, is_link_intro, split_body
+from workers.identity import content_hash
+from workers.normalize import (
+    clean_text, fingerprint_text, fingerprint_url, is_credit, is_headline_like, is_link_intro, split_body,
+)
 
 PROSE_1 = "The harbour master closed the port to all shipping shortly after dawn on Sunday."
 PROSE_2 = "Crews from three lifeboat stations spent the morning towing stranded yachts to safety."
@@ -225,3 +230,66 @@ def test_fingerprint_ignores_curly_versus_straight_quotes_dashes_and_spacing() -
 
 def test_fingerprint_still_sees_a_change_of_words() -> None:
     assert fingerprint_text("The quay reopened at noon.") != fingerprint_text("The quay reopened at nine.")
+
+
+# --- links: tracking parameters are not part of the fingerprint --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "seen_as"),
+    [
+        ("https://news.example/a?utm_source=tw", "https://news.example/a"),
+        ("https://news.example/a?id=123&utm_source=tw&utm_medium=social", "https://news.example/a?id=123"),
+        ("https://news.example/a?UTM_Campaign=x&id=123", "https://news.example/a?id=123"),
+        ("https://news.example/a?fbclid=IwAR0&gclid=Cj0&msclkid=9&igshid=MzRl&mc_cid=1&mc_eid=2&_ga=2.1&_gl=1*x",
+         "https://news.example/a"),
+        ("https://x.example/s/1?ref_src=twsrc%5Etfw", "https://x.example/s/1"),
+        ("https://news.example/a?id=1&amp;utm_source=tw", "https://news.example/a?id=1"),
+        ("https://news.example/live#xtor=RSS-8", "https://news.example/live"),
+        ("https://news.example/live#", "https://news.example/live"),
+        # kept: what names the page or the post
+        ("https://news.example/a?id=123", "https://news.example/a?id=123"),
+        ("https://code.example/repo?ref=main", "https://code.example/repo?ref=main"),
+        ("https://news.example/live#post-4102", "https://news.example/live#post-4102"),
+        ("https://news.example/live?page=2&utm_source=tw#post-4102", "https://news.example/live?page=2#post-4102"),
+    ],
+)
+def test_fingerprint_url_drops_tracking_parameters_only(url: str, seen_as: str) -> None:
+    assert fingerprint_url(url) == seen_as
+
+
+def test_fingerprint_ignores_tracking_parameters_of_links_inside_prose() -> None:
+    tw = "Details (https://news.example/rescue?id=123&utm_source=tw). More at www.news.example/map?fbclid=A1, she said."
+    fb = "Details (https://news.example/rescue?id=123&utm_source=fb). More at www.news.example/map?fbclid=B2, she said."
+    plain = "Details (https://news.example/rescue?id=123). More at www.news.example/map, she said."
+
+    assert fingerprint_text(tw) == fingerprint_text(fb) == fingerprint_text(plain) == plain
+
+
+def test_fingerprint_still_sees_a_link_that_points_elsewhere() -> None:
+    f = fingerprint_text
+    assert f("See https://news.example/a?id=123.") != f("See https://news.example/a?id=124.")
+    assert f("See https://news.example/live#post-1") != f("See https://news.example/live#post-2")
+
+
+def test_a_link_in_parentheses_keeps_its_own_balanced_parentheses() -> None:
+    text = "(see https://wiki.example/Storm_(2024)?utm_source=tw)"
+
+    assert fingerprint_text(text) == "(see https://wiki.example/Storm_(2024))"
+
+
+def test_text_without_links_fingerprints_as_before() -> None:
+    text = "Rain: 30mm - “danger to life” at 11.20, map/chart; www and http are words."
+
+    assert fingerprint_text(text) == 'Rain: 30mm - "danger to life" at 11.20, map/chart; www and http are words.'
+
+
+def test_content_hash_ignores_tracking_parameters_but_not_a_changed_id() -> None:
+    at = datetime(2024, 10, 13, 11, 20, tzinfo=timezone.utc)
+
+    def chash(body: str) -> str:
+        return content_hash(title="Rescue", body=body, author="Desk", published_at=at)
+
+    tw = chash("Read https://n.example/a?id=123&utm_source=tw")
+    assert tw == chash("Read https://n.example/a?id=123&utm_source=fb")
+    assert tw != chash("Read https://n.example/a?id=124&utm_source=tw")

@@ -36,7 +36,9 @@ def post_key(blog_id: str, *, source_id: str | None, published_at: datetime, tit
 
 
 def content_hash(*, title: str, body: str, author: str | None, published_at: datetime) -> str:
-    """What counts as an edit: title, body, author, time - not quotes, dashes or spacing."""
+    """What counts as an edit: title, body, author, time - not quotes, dashes, spacing or the
+    tracking parameters of links (``workers.normalize.fingerprint_text``). Related links are not
+    hashed at all: a changed "read more" pointer is not an edit of the post."""
     return _digest(
         fingerprint_text(title), fingerprint_text(body), fingerprint_text(author or ""),
         rfc3339(published_at) or "", size=32,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
 AGENCIES = (
     "AP", "PA", "AFP", "Reuters", "Getty", "Getty Images", "EPA", "EPA-EFE", "Shutterstock",
@@ -120,7 +121,86 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"
                          "–": "-", "—": "-", "‒": "-", "−": "-"})
 
 
+# Query parameters that only say how a reader reached a link (campaign, click and share
+# trackers), never which page it points to. Names compare case-insensitively; ``utm_*`` is a
+# prefix. Deliberately absent because sites use them for content: ``ref`` (a branch, a
+# referral code), ``source``, ``src``, ``from``, ``cmp``, ``s``, ``id``, ``page``.
+TRACKING_PARAMS = frozenset({
+    "fbclid",                                    # Facebook click id
+    "gclid", "gclsrc", "dclid", "gbraid", "wbraid",  # Google Ads / DoubleClick click ids
+    "msclkid",                                   # Microsoft Ads
+    "yclid", "twclid", "ttclid", "li_fat_id",    # Yandex, X/Twitter, TikTok, LinkedIn click ids
+    "igshid", "igsh",                            # Instagram share ids
+    "mc_cid", "mc_eid",                          # Mailchimp campaign / recipient
+    "_ga", "_gl",                                # Google Analytics cross-domain linker
+    "_hsenc", "_hsmi", "mkt_tok",                # HubSpot, Marketo e-mail tracking
+    "ref_src", "ref_url",                        # X/Twitter embed referrers (twsrc^tfw)
+    "xtor",                                      # AT Internet campaign tag
+    "smid", "smtyp",                             # NYT share tags
+})
+TRACKING_PREFIXES = ("utm_",)
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?'\"…"
+
+
+def _is_tracking(pair: str) -> bool:
+    name = unquote_plus(pair.split("=", 1)[0]).strip().lower().removeprefix("amp;")  # "&amp;" left escaped
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def _untracked(params: str) -> str | None:
+    """``params`` without tracking pairs; None when nothing was removed (the text stays as written)."""
+    pairs = params.split("&")
+    kept = [p for p in pairs if p and not _is_tracking(p)]
+    return None if len(kept) == len(pairs) else "&".join(kept)
+
+
+def _fingerprint_url(url: str) -> str:
+    """One URL as the fingerprint sees it: tracking parameters and an empty fragment dropped.
+
+    A fragment is kept unless it is empty or made only of tracking pairs (``#xtor=RSS-8``):
+    on a live page ``#post-4102`` names one post, so changing it changes where the link goes.
+    Nothing else is rewritten (order, case and percent-encoding of the remaining
+    parameters stay as written).
+    """
+    base, hash_, fragment = url.partition("#")
+    path, question, query = base.partition("?")
+    if question:
+        kept = _untracked(query)
+        if kept is not None:
+            query = kept
+        base = f"{path}?{query}" if query else path
+    if hash_:
+        kept = _untracked(fragment) if "=" in fragment else None
+        if kept is not None:
+            fragment = kept
+        return f"{base}#{fragment}" if fragment else base
+    return base
+
+
+def _url_in_text(match: re.Match[str]) -> str:
+    url = match.group(0)
+    end, unbalanced = len(url), url.count(")") - url.count("(")
+    while end:  # sentence punctuation after the link, or the parenthesis the link was written in
+        if url[end - 1] in _URL_TRAILING:
+            end -= 1
+        elif url[end - 1] == ")" and unbalanced > 0:
+            end, unbalanced = end - 1, unbalanced - 1
+        else:
+            break
+    return _fingerprint_url(url[:end]) + url[end:]
+
+
+def fingerprint_url(url: str) -> str:
+    """A link with its tracking parameters removed (see TRACKING_PARAMS), for comparisons only."""
+    return _fingerprint_url(url.strip())
+
+
 def fingerprint_text(text: str) -> str:
-    """The text as the content hash sees it: quotes, dashes and spacing do not count."""
+    """The text as the content hash sees it: quotes, dashes, spacing and the tracking
+    parameters of the links it contains (``?utm_source=tw``, ``&fbclid=…``) do not count."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub(_url_in_text, text)
     return " ".join(text.split())

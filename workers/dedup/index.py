@@ -20,6 +20,7 @@ from workers.dedup import signature as sigmod
 from workers.dedup.stories import (
     PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features,
 )
+from workers.commit import hmget_many
 from workers.dedup.candidates import choose
 
 
@@ -144,11 +145,8 @@ class IndexReader:
     def posts(self, refs: set[str]) -> dict[str, Indexed]:
         """The stored features of candidate posts; expired ones are left out."""
         ordered = sorted(refs)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for r in ordered:
-                blog_id, post_id = r.rsplit("|", 1)
-                pipe.hmget(self.keys.post(blog_id, post_id), "sig", "an", "nm", "ts", "st", "rr")
-            rows = pipe.execute()
+        keys = [self.keys.post(*r.rsplit("|", 1)) for r in ordered]
+        rows = hmget_many(self.redis, keys, ("sig", "an", "nm", "ts", "st", "rr"))
         out = {}
         for r, row in zip(ordered, rows):
             if row[0] is None:

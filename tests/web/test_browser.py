@@ -1,7 +1,7 @@
 """The live page in a real browser: Debian's Chromium, driven by Playwright.
 
-A post committed by a worker shows within a second, a topic filter leaves only matching
-cards, edits show as edits, hostile titles stay text, and a screenshot is kept in
+A post committed by a worker shows within a second, topic and entity filters leave only
+matching cards, edits show as edits, hostile titles stay text, and a screenshot is kept in
 ``test-artifacts/web.png``. Chromium comes from the system (``apt-get install -y chromium``);
 without it this test fails in CI (``CI=true``) and is skipped elsewhere, with the fix.
 """
@@ -126,6 +126,36 @@ def test_a_committed_post_appears_within_a_second_and_the_topic_filter_keeps_onl
             assert topic in chips
 
         page.select_option("#filter-topic", "")
+        assert len(visible_titles(page)) == len(events)
+
+        # the entity filter: the most mentioned entity that not every post has
+        mentions: dict[str, int] = {}
+        for e in events:
+            for canonical in {x["canonical"] for x in e["data"]["entities"]}:
+                mentions[canonical] = mentions.get(canonical, 0) + 1
+        entity = max((n, c) for c, n in mentions.items() if n < len(events))[1]
+        with_entity = sorted(e["data"]["post"]["title"] for e in events
+                             if entity in {x["canonical"] for x in e["data"]["entities"]})
+        assert 1 < len(with_entity) < len(events)
+        options = page.eval_on_selector_all("#filter-entity option", "os => os.map(o => o.value)")
+        assert options[0] == "" and set(options[1:]) == set(mentions)  # one option per entity on the page
+        page.select_option("#filter-entity", entity)
+        assert sorted(visible_titles(page)) == with_entity
+        assert page.text_content("#counts") == f"showing {len(with_entity)} of {len(events)} posts"
+        for chips in page.eval_on_selector_all(
+            "article.card:not([hidden]) .chips", "nodes => nodes.map(n => [...n.querySelectorAll('.entity')].map(c => c.textContent))"
+        ):
+            assert entity in chips
+        hidden_stories = page.eval_on_selector_all("section.story[hidden]", "ns => ns.length")
+        assert hidden_stories > 0  # a story with no matching card is hidden as a whole
+        both = sorted(e["data"]["post"]["title"] for e in events
+                      if entity in {x["canonical"] for x in e["data"]["entities"]} and topic in e["data"]["topics"])
+        page.select_option("#filter-topic", topic)  # filters combine: entity and topic
+        assert sorted(visible_titles(page)) == both
+        page.select_option("#filter-topic", "")
+        page.select_option("#filter-entity", "")
+        assert len(visible_titles(page)) == len(events)
+
         page.fill("#filter-urgency", "0.7")
         page.dispatch_event("#filter-urgency", "input")
         urgent = [e for e in events if e["data"]["urgency"] >= 0.7]

@@ -20,14 +20,42 @@ from urllib.parse import urlsplit
 from liveblog import args as args_mod
 from liveblog import connect as connecting
 from producers import poll as polling
-from producers.backfill import backfill
+from producers.backfill import BackfillResult, backfill
 from producers.directory import WatchConfig, watch, watch_once
 from producers.ingest_http import DEFAULT_MAX_BODY_BYTES, IngestConfig, make_server, token_from_env
+from producers.ledger import Ledger
 from schemas.documents import ParseOptions
 from schemas.errors import UsageError
 from schemas.settings import Settings
 
 MIN_EVERY_S = 5.0  # politeness: nobody needs a live page more often than this
+PRODUCE_BACKFILL = "produce --backfill"  # the COMMANDS entry `liveblog produce --backfill` runs
+
+
+class _BackfillFlag(argparse.Action):
+    """``liveblog produce --backfill``: the SOURCEs are archive directories, submitted by
+    producers/backfill.py (the code of ``liveblog backfill DIR``) with its progress bar.
+
+    ``liveblog.cli`` dispatches on ``args.command``; the flag points it at
+    ``cmd_produce_backfill`` (argparse copies the sub-parser's namespace over the parent's
+    after it has set the command name, so this wins).
+    """
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, True)
+        namespace.command = PRODUCE_BACKFILL
+
+
+class _BackfillGlob(argparse.Action):
+    """``produce --glob``: meaningful with --backfill only; routed to cmd_produce_backfill,
+    which refuses it without the flag instead of ``produce`` ignoring it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.command = PRODUCE_BACKFILL
 
 
 
@@ -72,6 +100,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("directory", metavar="DIR")
     p.add_argument("--glob", default="*", help="only files matching this pattern, at any depth (default *)")
     _document_options(p, "blog id (default: from each file name)")
+
+    produce = sub.choices.get("produce")  # registered by liveblog.cli before these
+    if produce is not None:
+        produce.add_argument("--backfill", action=_BackfillFlag,
+                             help="the SOURCEs are archive directories: submit every file in sorted order, with a "
+                                  "progress bar (the same as `liveblog backfill DIR`)")
+        produce.add_argument("--glob", default="*", action=_BackfillGlob,
+                             help="with --backfill: only files matching this pattern, at any depth (default *)")
 
 
 def _options(args: argparse.Namespace) -> ParseOptions:
@@ -180,6 +216,32 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     conn = connecting.connect(settings)
     result = backfill(conn, Path(args.directory), settings, options=_options(args), blog_id=args.blog_id,
                       pattern=args.glob)
+    return _backfill_summary(result)
+
+
+def cmd_produce_backfill(args: argparse.Namespace) -> int:
+    """``liveblog produce --backfill DIR...``: each directory as ``liveblog backfill`` does it; like
+    ``produce``, the accepted document ids on stdout and ``--ledger`` honoured."""
+    if not args.backfill:
+        raise UsageError("--glob: expected --backfill with it (plain produce reads the files it is given)")
+    for source in args.sources:
+        if source == "-" or not Path(source).is_dir():
+            raise UsageError(f"--backfill: expected archive directories, found {source!r}")
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    options = ParseOptions(format=args.format, tz=args.tz, date=args.date, json_mapping=args.json_mapping)
+    ledger = Ledger(args.ledger) if args.ledger else None
+    total = BackfillResult()
+    for source in args.sources:
+        result = backfill(conn, Path(source), settings, options=options, blog_id=args.blog_id, pattern=args.glob,
+                          ledger=ledger)
+        for document_id in result.document_ids:
+            print(document_id, flush=True)
+        total.add(result)
+    return _backfill_summary(total)
+
+
+def _backfill_summary(result: BackfillResult) -> int:
     for error in result.errors:
         print(f"liveblog: unreadable {error}", file=sys.stderr)
     print(f"liveblog: backfill {result.files} files: accepted {result.accepted}, already accepted "
@@ -192,4 +254,5 @@ COMMANDS = {
     "watch": cmd_watch,
     "ingest-server": cmd_ingest_server,
     "backfill": cmd_backfill,
+    PRODUCE_BACKFILL: cmd_produce_backfill,
 }

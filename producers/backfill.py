@@ -20,6 +20,7 @@ from redis import Redis
 from producers.directory import list_files
 from producers.enqueue import submit
 from producers.files import read_sources
+from producers.ledger import Ledger
 from schemas.documents import ParseOptions
 from schemas.errors import UsageError
 from schemas.settings import Settings
@@ -39,6 +40,15 @@ class BackfillResult:
     already: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    document_ids: list[str] = field(default_factory=list)  # the documents accepted by this run, in order
+
+    def add(self, other: BackfillResult) -> None:
+        self.files += other.files
+        self.accepted += other.accepted
+        self.already += other.already
+        self.failed += other.failed
+        self.errors += other.errors
+        self.document_ids += other.document_ids
 
 
 class TextProgress:
@@ -96,8 +106,12 @@ def backfill(
     blog_id: str | None = None,
     pattern: str = "*",
     progress: Progress | None = None,
+    ledger: Ledger | None = None,
 ) -> BackfillResult:
-    """Submit every file under ``directory`` matching ``pattern``; the counts say what was new."""
+    """Submit every file under ``directory`` matching ``pattern``; the counts say what was new.
+
+    With a ``ledger``, every document offered is appended to it, as ``liveblog produce --ledger``
+    does, so ``liveblog stats --ledger`` can name what a Redis crash lost."""
     files = list(list_files(directory, pattern))
     if not files:
         raise UsageError(f"nothing to backfill in {str(directory)!r}: expected files, found none")
@@ -105,7 +119,7 @@ def backfill(
     result = BackfillResult(files=len(files))
     try:
         for path in files:
-            _one(conn, path, settings, options, blog_id, result)
+            _one(conn, path, settings, options, blog_id, result, ledger)
             bar.update(1)
     finally:
         bar.close()
@@ -115,7 +129,8 @@ def backfill(
 
 
 def _one(
-    conn: Redis, path: Path, settings: Settings, options: ParseOptions, blog_id: str | None, result: BackfillResult
+    conn: Redis, path: Path, settings: Settings, options: ParseOptions, blog_id: str | None, result: BackfillResult,
+    ledger: Ledger | None,
 ) -> None:
     try:
         raw = next(read_sources([str(path)], options=options, blog_id=blog_id))
@@ -125,5 +140,8 @@ def _one(
         return
     if submit(conn, raw, settings):
         result.accepted += 1
+        result.document_ids.append(raw.document_id)
     else:
         result.already += 1
+    if ledger is not None:
+        ledger.append([raw])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,80 @@ def test_cli_backfill_reports_counts(redis_url: str, archive: Path, monkeypatch,
     assert producer_cli.COMMANDS[args.command](args) == 0
     err = capsys.readouterr().err
     assert "2/2 files" in err and "accepted 2, already accepted 0" in err
+
+
+# `liveblog produce --backfill DIR...`: the same code path as `liveblog backfill DIR`, as a flag of produce.
+
+def test_produce_backfill_flag_dispatches_to_the_backfill_code_and_plain_produce_is_unchanged(archive: Path) -> None:
+    from liveblog import cli, producer_cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["produce", "--backfill", str(archive), "--glob", "2024/*/*.txt", "--tz", "Europe/Madrid"])
+    assert args.command == producer_cli.PRODUCE_BACKFILL and args.backfill is True
+    assert cli.COMMANDS[args.command] is producer_cli.cmd_produce_backfill
+    assert (args.sources, args.glob, args.tz) == ([str(archive)], "2024/*/*.txt", "Europe/Madrid")
+    plain = parser.parse_args(["produce", "samples/storm-live-2024-10-12.txt"])
+    assert plain.command == "produce" and plain.backfill is False
+    assert cli.COMMANDS["produce"] is cli.cmd_produce
+    assert parser.parse_args(["backfill", str(archive)]).command == "backfill"  # the sub-command stays
+
+
+def test_produce_backfill_uses_producers_backfill_with_its_progress_bar(redis_url, archive: Path, monkeypatch,
+                                                                       capsys) -> None:
+    from liveblog import cli, producer_cli
+
+    calls = []
+    real = producer_cli.backfill
+
+    def spy(conn, directory, settings, **kwargs):
+        calls.append((directory, kwargs))
+        return real(conn, directory, settings, **kwargs)
+
+    monkeypatch.setattr(producer_cli, "backfill", spy)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    args = cli.build_parser().parse_args(["produce", "--backfill", str(archive), "--tz", "Europe/Madrid",
+                                          "--glob", "2024/*/*.txt"])
+    assert cli.COMMANDS[args.command](args) == 0  # what cli.main runs, without reconfiguring logging
+    [(directory, kwargs)] = calls
+    assert directory == archive and kwargs["pattern"] == "2024/*/*.txt" and kwargs["options"].tz == "Europe/Madrid"
+    assert kwargs.get("progress") is None  # the default: producers.backfill.make_progress, on stderr
+    out, err = capsys.readouterr()
+    assert "2/2 files 100%" in err  # the bar (a line per 10% when stderr is not a terminal)
+    assert "liveblog: backfill 2 files: accepted 2, already accepted 0, unreadable 0" in err
+    ids = [line for line in out.splitlines() if re.fullmatch(r"[0-9a-f]{32}", line)]  # (unconfigured logs go to stdout here)
+    assert len(ids) == 2  # like produce: the accepted ids
+
+
+@pytest.mark.redis
+def test_produce_backfill_from_the_command_line_matches_the_backfill_subcommand(redis_url, conn, settings,
+                                                                                archive: Path, tmp_path_factory) -> None:
+    from tests.conftest import run_cli
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # not inside the archive (the fixture is tmp_path)
+    ledger = elsewhere / "ledger.jsonl"
+    other = elsewhere / "other"
+    (other / "x").mkdir(parents=True)
+    (other / "x" / "d.txt").write_text(PAGE.format(n=9))
+    flagged = run_cli("produce", "--backfill", str(archive), str(other), "--ledger", str(ledger),
+                      redis_url=redis_url)
+    assert flagged.returncode == 0, flagged.stderr.decode()
+    err = flagged.stderr.decode()
+    assert "4/4 files 100%" in err and "1/1 files 100%" in err  # one bar per directory
+    assert err.rstrip().endswith("liveblog: backfill 5 files: accepted 5, already accepted 0, unreadable 0")
+    ids = flagged.stdout.decode().split()
+    assert len(ids) == 5 and [e["document_id"] for e in map(json.loads, ledger.read_text().splitlines())] == ids
+    sources = [job.description.split(" ", 1)[1] for job in ingest_queue(conn, settings).get_jobs()]
+    assert sources == [str(archive / n) for n in ["2023/z.txt", "2024/09/a.txt", "2024/10/b.txt", "c.txt"]] + [
+        str(other / "x" / "d.txt")]  # sorted, as the backfill sub-command orders them
+    again = run_cli("backfill", str(archive), redis_url=redis_url)  # the same documents, the same ids
+    assert again.returncode == 0 and b"accepted 0, already accepted 4, unreadable 0" in again.stderr
+
+
+def test_produce_backfill_refuses_files_stdin_and_a_glob_without_the_flag(archive: Path) -> None:
+    from tests.conftest import run_cli
+
+    url = "redis://127.0.0.1:1/0"  # never reached: the arguments are refused first
+    for args in (["--backfill", str(archive / "c.txt")], ["--backfill", "-"], ["--glob", "*.txt", str(archive / "c.txt")]):
+        result = run_cli("produce", *args, redis_url=url)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(b"liveblog: --"), result.stderr

@@ -85,9 +85,31 @@ def cmd_web(args: argparse.Namespace) -> int:
     _check_port(args.port)
     settings = Settings.from_env()
     connecting.connect(settings)  # fail now (exit 3), not on the first page view
-    # Open SSE streams never end by themselves: give them a few seconds on shutdown.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
-                timeout_graceful_shutdown=3, access_log=False)
+
+    # uvicorn shuts down gracefully on SIGTERM and SIGINT, puts back the handlers it found and
+    # raises the signal again. Under Python's default handlers that kills the process after the
+    # clean stop (SIGTERM: status -15, 143 in a shell) or becomes a KeyboardInterrupt that
+    # uvicorn.run swallows (SIGINT: exit 0). Under these, the signal ends the command with the
+    # project's exit codes: 0 for SIGTERM, as `liveblog worker`; 130 for SIGINT, as `liveblog
+    # tail`. A signal that arrives before uvicorn listens ends the command the same way.
+    class Stopped(Exception):
+        def __init__(self, exit_code: int) -> None:
+            super().__init__(exit_code)
+            self.exit_code = exit_code
+
+    def on_signal(signum: int, frame: object) -> None:
+        raise Stopped(130 if signum == signal.SIGINT else 0)
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        # Open SSE streams never end by themselves: give them a few seconds on shutdown.
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
+                    timeout_graceful_shutdown=3, access_log=False)
+    except Stopped as stop:
+        return stop.exit_code
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

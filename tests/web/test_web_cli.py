@@ -1,5 +1,6 @@
 """`liveblog web` itself, as a process on a free port against the private redis-server: it serves
-its health check, the page, its script and the event stream, and stops cleanly on SIGTERM."""
+its health check, the page, its script and the event stream, and stops cleanly: exit 0 on SIGTERM,
+130 on SIGINT."""
 
 from __future__ import annotations
 
@@ -70,17 +71,27 @@ def test_liveblog_web_serves_health_the_page_and_the_stream_then_stops_on_sigter
     [message] = read_sse(f"http://127.0.0.1:{port}", "/events", count=1)
     assert message["id"] == entry_id and data_of(message)["data"]["post"]["title"] == "From the real process"
 
+    assert_stops_cleanly(port, proc, signal.SIGTERM, exit_code=0)
+
+
+def assert_stops_cleanly(port: int, proc: subprocess.Popen, signum: int, *, exit_code: int) -> None:
+    """The signal stops the server gracefully and the process exits with ``exit_code``: uvicorn
+    (>= 0.29) raises the signal again after its clean stop, which must not kill the process."""
     stopped = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    # uvicorn (>= 0.29) shuts down gracefully, then re-raises the signal it caught, so the
-    # process ends "killed by SIGTERM" (143 in a shell; what `docker stop` expects)
-    assert proc.wait(15) in (0, -signal.SIGTERM)
+    proc.send_signal(signum)
+    assert proc.wait(15) == exit_code
     assert time.monotonic() - stopped < 15
     log = proc.stderr.read().decode()
     assert "Application shutdown complete." in log and "Finished server process" in log  # graceful, not killed
     assert "Traceback" not in log
     with pytest.raises(OSError):
         get(port, "/healthz")  # the port is closed
+
+
+def test_liveblog_web_exits_130_on_sigint_like_tail(web):
+    port, proc = web
+    assert get(port, "/healthz")[0] == 200
+    assert_stops_cleanly(port, proc, signal.SIGINT, exit_code=130)
 
 
 def test_liveblog_web_without_redis_exits_3_and_a_bad_port_exits_2(redis_url):

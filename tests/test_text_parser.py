@@ -207,6 +207,56 @@ def test_a_title_with_no_body_before_the_next_title_is_a_post_with_an_empty_body
     ]
 
 
+def test_stamp_lines_with_neither_title_nor_body_are_not_posts() -> None:
+    # fuzz corpus: text-stamps-without-bodies.txt published one empty post per bare stamp line
+    page = ("Live\n\nBridge closed\n\n10:05\n\n10:04\n\n10:03\n\nThe bridge has reopened.\n\n"
+            "Ferry resumes\n\n10:02 , Desk\n\n10:01\n")
+
+    parsed = parse(document(page.encode(), day=date(2024, 1, 2)))
+
+    assert [(p.title, p.body, p.position) for p in parsed.posts] == [
+        ("Bridge closed", "", 2),                     # a title and no body: a post
+        ("", "The bridge has reopened.", 1),          # a body and no title: a post
+        ("Ferry resumes", "", 0),
+    ]
+    assert len({p.post_id for p in parsed.posts}) == 3
+    assert parsed.warnings == ["skipped 2 stamp lines with neither title nor body"]
+
+
+def test_a_page_of_bare_stamp_lines_is_no_posts_saying_what_was_expected_and_found() -> None:
+    page = "\n".join(f"{10 + m // 60:02d}:{m % 60:02d} , Desk\n" for m in range(300))
+
+    with pytest.raises(InputRejected) as caught:
+        parse(document(page.encode(), day=date(2024, 1, 2)))
+
+    assert caught.value.reason == "no posts"
+    assert "title above them or a body below them" in caught.value.expected
+    assert caught.value.found == "300 stamp lines, none with a title or a body"
+
+
+SCRIPT = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
+
+
+def test_a_paragraph_ending_in_markup_stays_a_paragraph_as_written() -> None:
+    # fuzz corpus: text-script-in-title-and-body.txt - the trailing tags hid the full stop, so
+    # the paragraph read as another article's headline and went to related_links
+    page = (f"Live\n\nRoad closed\n\n10:05\n\nCrews closed the river road overnight. {SCRIPT}\n\n{SCRIPT}\n\n"
+            "Council says the road will reopen <b>tomorrow</b>.\n\n(PA) <img src=x>\n\nRiver levels at a record high\n\n"
+            'Read more: <a href="https://example.com/floods">Floods</a>\n')
+
+    [post] = parse(document(page.encode(), day=date(2024, 1, 2))).posts
+
+    assert paragraphs(post.body) == [
+        f"Crews closed the river road overnight. {SCRIPT}",  # markup kept as text, never run or removed
+        SCRIPT,
+        "Council says the road will reopen <b>tomorrow</b>.",
+    ]
+    # what is a related link or a credit without markup still is one with it
+    assert [link.text for link in post.related_links] == [
+        "River levels at a record high", 'Read more: <a href="https://example.com/floods">Floods</a>']
+    assert "(PA)" not in post.body
+
+
 def test_an_unknown_time_zone_option_is_rejected() -> None:
     with pytest.raises(InputRejected, match="unknown time zone"):
         parse(document(TWO_POSTS.encode(), tz="Atlantis/Harbour"))

@@ -43,6 +43,34 @@ LINK_INTRO_MAX_WORDS = 16
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b\u2060\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Markup written into a plain-text page (a pasted embed, a hostile post): the elements whose
+# content is never prose, then any tag or comment. Used only to classify a line, never to edit it.
+_MARKUP = re.compile(
+    r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (a JSON ``"\\ud800"`` escape decodes to one)
+    replaced by U+FFFD, so it can be encoded as UTF-8. Valid text comes back unchanged."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def readable(line: str) -> str:
+    """A line as a reader sees it: without the tags and scripts a plain-text page may carry.
+
+    Only for deciding what a line is (prose, credit, link): ``"… overnight. <script>…</script>"``
+    is a sentence that ends in a full stop, not a headline without one.
+    """
+    if "<" not in line:
+        return line
+    return " ".join(_MARKUP.sub(" ", line).split())
 
 
 def clean_text(text: str) -> str:
@@ -85,11 +113,12 @@ class Body:
 def split_body(lines: list[str]) -> Body:
     """Sort the non-blank lines of a post into paragraphs, related links and credits."""
     units = _join_broken_paragraphs([ln for ln in lines if ln.strip()])
+    seen = [readable(unit) for unit in units]  # classified as read; kept as written
     kinds: list[str] = []
-    for i, line in enumerate(units):
+    for i, line in enumerate(seen):
         if is_credit(line):
             # a caption line, then the agency on a line of its own: both are the picture's
-            if _LONE_AGENCY.match(line) and i > 0 and kinds[i - 1] == "related" and is_headline_like(units[i - 1]):
+            if _LONE_AGENCY.match(line) and i > 0 and kinds[i - 1] == "related" and is_headline_like(seen[i - 1]):
                 kinds[i - 1] = "credit"
             kinds.append("credit")
         elif is_link_intro(line) or is_headline_like(line):
@@ -98,7 +127,7 @@ def split_body(lines: list[str]) -> Body:
             kinds.append("paragraph")
     # "Watch below, from CNN:" and similar intros close a post: a trailing ':' paragraph
     prose = [i for i, kind in enumerate(kinds) if kind == "paragraph"]
-    while prose and units[prose[-1]].endswith(":"):
+    while prose and seen[prose[-1]].endswith(":"):
         kinds[prose.pop()] = "related"
     body = Body()
     for line, kind in zip(units, kinds):

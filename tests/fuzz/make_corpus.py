@@ -81,6 +81,14 @@ def cases() -> dict[str, bytes]:
                                                          "date_published": "2024-10-12T10:20:00Z"}]).replace(
         "\\\\udc00\\\\ud800", "\\udc00\\ud800").encode()
 
+    c["json-surrogates-in-id-url-and-keys.json"] = json_feed([{"id": "a\\ud800", "title": "Keys",
+                                                              "content_html": "<p>x \\udfff y</p>",
+                                                              "url": "https://fuzz.example/\\udc00",
+                                                              "authors": [{"name": "Desk \\ud800"}],
+                                                              "k\\ud800": 1,
+                                                              "date_published": "2024-10-12T10:20:00Z"}],
+                                                            title="Feed \\udfff").replace("\\\\ud", "\\ud").encode()
+
     # NUL bytes
     c["nul-in-text-body.txt"] = good.replace("overnight", "over\x00night").encode()
     c["nul-only.txt"] = b"\x00" * 256
@@ -156,6 +164,9 @@ def cases() -> dict[str, bytes]:
     c["rss-entities-mixed.xml"] = rss(rss_item(
         "Caf&#233; &amp; bar &#x2014; &lt;b&gt;bold&lt;/b&gt;",
         "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; " + GOOD_BODY + " &#8220;quoted&#8221; &#xD800;")).encode()
+    c["rss-charref-beyond-unicode.xml"] = rss(rss_item("Beyond &#x110000;", GOOD_BODY + " &#99999999999999999999;")).encode()
+    c["rss-charref-surrogate-pair.xml"] = rss(rss_item("Emoji &#xD83D;&#xDE00; split", GOOD_BODY)).encode()
+    c["rss-charref-surrogate-in-cdata.xml"] = rss(rss_item("Cdata", f"<![CDATA[<p>{GOOD_BODY} &#xD800;</p>]]>")).encode()
     c["rss-undefined-entity.xml"] = rss(rss_item("Broken &nbsp; &copy; entity", GOOD_BODY + " &bogus;")).encode()
     c["rss-entity-expansion.xml"] = rss(rss_item("Laughs &lol4;", GOOD_BODY), prolog=(
         '<!DOCTYPE rss [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
@@ -188,6 +199,8 @@ def cases() -> dict[str, bytes]:
                                                   "date_published": "2024-10-12T10:20:00Z"}]).encode() + b"}}]]garbage"
     c["text-stamps-without-bodies.txt"] = ("Fuzz live: stamps only\n\n" + "\n".join(
         f"{10 + i // 60:02d}:{i % 60:02d} , Fuzz Desk\n" for i in range(300))).encode()
+    c["text-stamps-only-no-headline.txt"] = "\n".join(f"{10 + i // 60:02d}:{i % 60:02d} , Fuzz Desk\n"
+                                                       for i in range(300)).encode()
     return c
 
 

@@ -20,7 +20,7 @@ from liveblog import stats
 from producers.enqueue import ingest_queue, job_id_for, submit
 from schemas.documents import ParseOptions, RawDocument
 from schemas.settings import Settings
-from tests.fuzz.make_corpus import CORPUS, cases
+from tests.fuzz.make_corpus import CORPUS, GOOD_BODY, SCRIPT, cases
 from tests.helpers import STORM, T0, doc
 from workers import runtime
 from workers.worker import LiveblogWorker
@@ -30,19 +30,12 @@ pytestmark = [pytest.mark.redis, pytest.mark.reliability]
 # Corpus files that currently end as "internal error": still dead-lettered with the exception
 # as `found` (the worker survives them), but each is a bug to fix, not a clear reason. The
 # test fails both when a new one appears and when one of these is fixed (then remove it here).
-KNOWN_INTERNAL_ERRORS = {
-    # a JSON "\ud800" escape decodes to a lone surrogate; workers/identity.py's content hash
-    # encodes the title/body as strict UTF-8 and raises UnicodeEncodeError
-    "json-lone-high-surrogate-title.json": "UnicodeEncodeError",
-    "json-lone-low-surrogate-body.json": "UnicodeEncodeError",
-    "json-reversed-surrogate-pair.json": "UnicodeEncodeError",
-    # "&#xD800;" in an RSS description: feedparser's handle_charref raises UnicodeEncodeError
-    "rss-entities-mixed.xml": "UnicodeEncodeError",
-}
-# Corpus files that publish posts with neither title nor body: a page of bare stamp lines
-# becomes one empty post per stamp in the text parser (the JSON Feed parser refuses the same
-# thing as "no posts"). Within the limits, but noise for subscribers; same rule as above.
-KNOWN_EMPTY_POSTS = {"text-stamps-without-bodies.txt"}
+# Fixed: JSON lone-surrogate escapes (now U+FFFD where the JSON is decoded, so the post is
+# published) and "&#xD800;"-style references in RSS (now "invalid XML", before feedparser).
+KNOWN_INTERNAL_ERRORS: dict[str, str] = {}
+# Corpus files that publish posts with neither title nor body; same rule as above. Fixed: a
+# stamp line with neither is skipped by the text parser, as the structured formats skip them.
+KNOWN_EMPTY_POSTS: set[str] = set()
 BUDGET_S = 20.0
 
 
@@ -56,7 +49,7 @@ def test_the_corpus_on_disk_is_what_the_generator_writes():
     assert {p.name: p.read_bytes() for p in files} == cases()
     assert len(files) >= 36 and all(p.stat().st_size < 64 * 1024 for p in files)
     for kind in ("utf8-", "surrogate", "nul-", "json-deep", "digit", "nan", "year-1", "year-9999", "script",
-                 "onerror", "rss-entit", "mojibake", "empty", "whitespace-only"):
+                 "onerror", "rss-entit", "rss-charref", "mojibake", "empty", "whitespace-only"):
         assert any(kind in p.name for p in files), f"the corpus lost its {kind!r} cases"
 
 
@@ -194,3 +187,37 @@ def test_what_the_hostile_files_publish_is_clean_text(run):
     for name in ("empty.txt", "whitespace-only.txt"):
         assert letters[name]["reason"] == "empty document", name
     assert results["json-deep-array-3000.json"][0]["reason"] == "JSON nested too deeply"
+
+
+def test_lone_surrogates_bad_character_references_and_bare_stamps_end_as_they_should(run):
+    """The findings this corpus made, each fixed at its edge (see KNOWN_INTERNAL_ERRORS)."""
+    conn, _, results, _ = run
+    events = events_by_source(conn)
+    letters = dead_letters(conn)
+
+    def only_post(name: str) -> dict:
+        [event] = events[name]
+        return event["data"]["post"]
+
+    # JSON escapes of lone surrogates: published, each one a U+FFFD, in every field and key
+    assert only_post("json-lone-high-surrogate-title.json")["title"] == "Broken \ufffd title"
+    assert only_post("json-lone-low-surrogate-body.json")["body"] == "x \ufffd y"
+    assert only_post("json-reversed-surrogate-pair.json")["title"] == "Pair \ufffd\ufffd"
+    keyed = only_post("json-surrogates-in-id-url-and-keys.json")
+    assert (keyed["body"], keyed["author"], keyed["url"]) == ("x \ufffd y", "Desk \ufffd", "https://fuzz.example/\ufffd")
+    # character references to what is not an XML character: "invalid XML" naming the reference
+    for name, ref in (("rss-entities-mixed.xml", "&#xD800;"), ("rss-charref-surrogate-pair.xml", "&#xD83D;"),
+                      ("rss-charref-beyond-unicode.xml", "&#x110000;")):
+        assert letters[name]["reason"] == "invalid XML", name
+        assert letters[name]["found"].startswith(f"reference to invalid character number {ref} ("), name
+        assert " at line 2, column " in letters[name]["found"], name
+    assert only_post("rss-charref-surrogate-in-cdata.xml")["body"].endswith(" \ufffd")  # CDATA: HTML text
+    # bare stamp lines are not posts: the one stamp under the headline keeps it as its title
+    [stamps] = [only_post("text-stamps-without-bodies.txt")]
+    assert (stamps["title"], stamps["body"]) == ("Fuzz live: stamps only", "")
+    letter = letters["text-stamps-only-no-headline.txt"]
+    assert letter["reason"] == "no posts" and letter["found"] == "300 stamp lines, none with a title or a body"
+    # a paragraph that ends in markup is a paragraph (as text), not a related link
+    scripted = only_post("text-script-in-title-and-body.txt")
+    assert scripted["body"] == GOOD_BODY + " " + SCRIPT and scripted["related_links"] == []
+    assert results["text-stamps-only-no-headline.txt"][0]["status"] == "dead-lettered"

@@ -89,3 +89,45 @@ def test_a_path_in_the_body_is_never_opened_as_a_file(tmp_path):
                       '<pubDate>Sat, 12 Jul 2025 09:00:00 GMT</pubDate></item></channel></rss>')
     with pytest.raises(InputRejected):
         feeds.parse(feed_doc(str(secret)), str(secret))
+
+
+def one_item(description: str, title: str = "Bridge") -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>t</title><item><guid>a</guid>'
+            f"<title>{title}</title><pubDate>Sat, 12 Jul 2025 09:00:00 GMT</pubDate>"
+            f"<description>{description}</description></item></channel></rss>")
+
+
+@pytest.mark.parametrize(("ref", "what"), [
+    ("&#xD800;", "a UTF-16 surrogate, not a character"),   # fuzz corpus: rss-entities-mixed.xml
+    ("&#55296;", "a UTF-16 surrogate, not a character"),
+    ("&#xD83D;&#xDE00;", "a UTF-16 surrogate, not a character"),  # an emoji split the UTF-16 way
+    ("&#x110000;", "beyond U+10FFFF"),
+    ("&#" + "9" * 5000 + ";", "beyond U+10FFFF"),
+    ("&#x1;", "not an XML character"),
+])
+def test_a_reference_to_an_invalid_character_is_invalid_xml_naming_it_and_where(ref, what):
+    # feedparser's lenient fallback raised UnicodeEncodeError, ValueError or OverflowError on
+    # these, which a worker dead-lettered as "internal error"
+    xml = one_item(f"The bridge is closed {ref} tonight.")
+    with pytest.raises(InputRejected) as caught:
+        parse(feed_doc(xml))
+    error = caught.value
+    assert error.reason == "invalid XML"
+    assert "character references to XML characters only" in error.expected
+    column = xml.split("\n")[1].index("&#")
+    first = ref[: ref.index(";") + 1][:24]  # the first bad reference is named
+    assert error.found == f"reference to invalid character number {first} ({what}) at line 2, column {column}"
+
+
+def test_the_same_references_in_cdata_comments_and_as_escaped_text_are_text():
+    xml = one_item("<![CDATA[<p>Closed &#xD800; tonight.</p>]]><!-- &#x110000; -->",
+                   title="Bridge &amp;#xD800; closed")
+    [post] = parse(feed_doc(xml)).posts
+    assert post.title == "Bridge \ufffd closed"  # escaped: text to XML; an RSS title is HTML, read as HTML is
+    assert post.body == "Closed \ufffd tonight."   # HTML content: the HTML parser's replacement character
+    post.model_dump_json().encode("utf-8")
+
+
+def test_valid_character_references_are_read():
+    [post] = parse(feed_doc(one_item("Caf&#233; &#x1F600; &#9;ok.", title="&#x2014;"))).posts
+    assert (post.title, post.body) == ("\u2014", "Café \U0001f600 ok.")

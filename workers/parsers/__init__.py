@@ -11,6 +11,7 @@ from itertools import takewhile
 from schemas.documents import RawDocument
 from schemas.errors import InputRejected
 from schemas.posts import ParsedDocument
+from workers.normalize import has_lone_surrogate, replace_lone_surrogates
 from workers.parsers import feeds, html, jsonfeed, text
 
 Parser = Callable[[RawDocument, str], ParsedDocument]
@@ -23,7 +24,10 @@ MAX_POSTS_PER_DOCUMENT = 20_000
 
 
 def decode_body(raw: RawDocument) -> str:
-    """The document's text, or a clear rejection for bytes that are not UTF-8 text."""
+    """The document's text, or a clear rejection for bytes that are not UTF-8 text.
+
+    The text is always encodable: a lone surrogate becomes U+FFFD here, as in decoded JSON
+    (``workers.parsers._common.load_json``)."""
     if raw.body is None:
         data = raw.raw_bytes()
         try:
@@ -35,6 +39,8 @@ def decode_body(raw: RawDocument) -> str:
                 found=f"byte 0x{data[exc.start]:02x} at offset {exc.start} of {len(data)} bytes",
             ) from exc
     body = raw.body or ""
+    if has_lone_surrogate(body):  # only a job payload written by hand can carry one ("\\ud800" in its JSON)
+        body = replace_lone_surrogates(body)
     if not body.strip():
         raise InputRejected("empty document", expected="a live-blog page", found=f"{len(body)} blank characters")
     if len(body) > MAX_DOCUMENT_CHARS:

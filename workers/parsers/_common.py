@@ -10,6 +10,7 @@ text parser (same body shape, same position rule, same post keys).
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -26,7 +27,7 @@ from schemas.documents import RawDocument
 from schemas.errors import InputRejected
 from schemas.posts import ParsedPost, RelatedLink
 from workers.identity import normalized_title, post_key
-from workers.normalize import clean_text, is_credit, is_link_intro
+from workers.normalize import clean_text, is_credit, is_link_intro, replace_lone_surrogates
 
 # Conservative on purpose: fix encoding mix-ups (which are unambiguous once ftfy's
 # heuristics fire) but leave typography and entities exactly as the author wrote them.
@@ -64,6 +65,47 @@ def tidy(text: str | None) -> str:
     if not text:
         return ""
     return " ".join(clean_text(repair_text(text)).split())
+
+
+def load_json(text: str) -> object:
+    """``json.loads`` with every string valid Unicode text.
+
+    JSON may escape a lone UTF-16 surrogate (``"\\ud800"``, or a pair written in reverse);
+    Python decodes it to a ``str`` that cannot be encoded as UTF-8, and hashing or publishing
+    it would fail far from here. Each one (in values and keys alike) becomes U+FFFD, once, at
+    the edge: the rest of the pipeline only ever sees encodable text. Raises what
+    ``json.loads`` raises.
+    """
+    data = json.loads(text)
+    if "\\u" in text and ("\\ud" in text or "\\uD" in text):  # only an escape can make a surrogate
+        data = _without_surrogates(data)
+    return data
+
+
+def _without_surrogates(value: object) -> object:
+    """Lone surrogates replaced in a decoded JSON value, in place, without recursion (the value
+    may be as deep as the decoder allowed)."""
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = replace_lone_surrogates(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            items = list(node.items())
+            node.clear()
+            for key, item in items:
+                if isinstance(item, str):
+                    item = replace_lone_surrogates(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+                node[replace_lone_surrogates(key)] = item
+    return value
 
 
 # --------------------------------------------------------------------------- time

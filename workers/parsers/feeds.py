@@ -10,8 +10,10 @@ truncated download into a feed that silently lost its last posts.
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import io
+import re
 import time
 from datetime import datetime, timezone
 
@@ -28,6 +30,8 @@ from workers.parsers._common import (
 
 EXPECTED = "an RSS 2.0 or Atom feed with at least one <item> or <entry>"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_LITERAL_SPANS = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>", re.DOTALL)  # where "&#…;" is just text
 
 
 def parse(raw: RawDocument, body: str) -> ParsedDocument:
@@ -50,6 +54,7 @@ def _read(raw: RawDocument, body: str) -> feedparser.FeedParserDict:
     The body is already decoded text, so the HTTP-style charset overrides whatever
     the XML declaration claims.
     """
+    _refuse_invalid_char_refs(body)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if source_url(raw):
         headers["content-location"] = raw.source
@@ -65,6 +70,54 @@ def _read(raw: RawDocument, body: str) -> feedparser.FeedParserDict:
         raise InputRejected("no posts", expected=EXPECTED,
                             found=f"a {feed.version} feed titled {feed.feed.get('title')!r:.80} with no items")
     return feed
+
+
+def _refuse_invalid_char_refs(body: str) -> None:
+    """Reject a character reference to something that is not an XML character, as expat does.
+
+    expat already refuses ``&#0;`` or ``&#xFFFE;`` (the feed is then "invalid XML", with its
+    line and column), but feedparser then retries with its lenient parser, which raises on a
+    surrogate (``&#xD800;``: UnicodeEncodeError) or a number beyond U+10FFFF (ValueError,
+    OverflowError). The XML 1.0 rule is the same for all of them, so they are all refused
+    here, before feedparser, with the same reason. References inside CDATA sections,
+    comments and processing instructions are text, not references, and pass.
+    """
+    if "&#" not in body:
+        return
+    bad = [m for m in _CHAR_REF.finditer(body) if not _is_xml_char(_code_point(m))]
+    if not bad:
+        return
+    literal = [m.span() for m in _LITERAL_SPANS.finditer(body)]
+    starts = [start for start, _ in literal]
+    for ref in bad:
+        k = bisect.bisect_right(starts, ref.start()) - 1
+        if k >= 0 and ref.start() < literal[k][1]:
+            continue
+        code = _code_point(ref)
+        what = ("a UTF-16 surrogate, not a character" if code is not None and 0xD800 <= code <= 0xDFFF
+                else "beyond U+10FFFF" if code is None or code > 0x10FFFF else "not an XML character")
+        line = body.count("\n", 0, ref.start()) + 1
+        column = ref.start() - (body.rfind("\n", 0, ref.start()) + 1)  # from 0, as expat counts
+        raise InputRejected(
+            "invalid XML",
+            expected="a well-formed RSS 2.0 or Atom document (character references to XML characters only)",
+            found=f"reference to invalid character number {ref.group(0)[:24]} ({what}) at line {line}, column {column}",
+        )
+
+
+def _code_point(ref: re.Match[str]) -> int | None:
+    """The number a character reference names; None when it is far beyond Unicode."""
+    hex_digits, decimal = ref.group(1), ref.group(2)
+    digits = (hex_digits or decimal).lstrip("0") or "0"
+    if len(digits) > 8:  # more than U+10FFFF in either base, and int() refuses 4,300+ digits
+        return None
+    return int(digits, 16 if hex_digits else 10)
+
+
+def _is_xml_char(code: int | None) -> bool:
+    """XML 1.0's Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]."""
+    return code is not None and (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+                                 or 0x10000 <= code <= 0x10FFFF)
 
 
 def _draft(entry: feedparser.FeedParserDict, raw: RawDocument, base: str | None) -> Draft:

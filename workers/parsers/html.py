@@ -13,7 +13,6 @@ attributes never reach it.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from workers.identity import normalized_title
 from workers.normalize import fingerprint_text
 from workers.parsers._common import (
     Draft, assemble, author_name, html_fragment_to_paragraphs, html_to_paragraphs, http_url, is_hidden,
-    looks_like_html, source_url, text_to_paragraphs, tidy, to_utc,
+    load_json, looks_like_html, source_url, text_to_paragraphs, tidy, to_utc,
 )
 
 log = structlog.get_logger(__name__)
@@ -76,7 +75,7 @@ def _live_posting(tree: LexborHTMLParser) -> tuple[dict | None, list[str]]:
     warnings = []
     for script in tree.css('script[type="application/ld+json"]'):
         try:
-            data = json.loads(script.text(deep=True) or "")
+            data = load_json(script.text(deep=True) or "")
         except (ValueError, RecursionError):
             warnings.append("ignored a JSON-LD block that is not valid JSON")
             continue

@@ -10,7 +10,6 @@ and what was found.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -19,7 +18,7 @@ from schemas.errors import InputRejected
 from schemas.posts import BlogMeta, ParsedDocument
 from workers import stamps
 from workers.parsers._common import (
-    Draft, Extracted, assemble, author_name, html_fragment_to_paragraphs, http_url, looks_like_html,
+    Draft, Extracted, assemble, author_name, html_fragment_to_paragraphs, http_url, load_json, looks_like_html,
     source_url, text_to_paragraphs, tidy, to_utc,
 )
 
@@ -46,7 +45,7 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
 
 def _load(body: str) -> object:
     try:
-        return json.loads(body)
+        return load_json(body)
     except RecursionError as exc:
         raise InputRejected("JSON nested too deeply", expected="a JSON document of ordinary depth",
                             found="nesting beyond the parser's recursion limit") from exc

@@ -52,12 +52,23 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
         newest_first=_newest_first(found),
         fallback_now=raw.fetched_at,
     )
-    chrono_rank = {k: rank for rank, k in enumerate(sorted(range(len(layout)), key=lambda k: (times[k], -k)))}
-    seen: Counter[tuple] = Counter()
-    posts = []
+    bodies = {}
     for k, entry in enumerate(layout):
         end = layout[k + 1].start if k + 1 < len(layout) else len(lines)
         body_text, related = _body(tuple(lines[entry.body_start : end]))
+        if entry.title or body_text:  # a stamp with neither title nor body is not a post
+            bodies[k] = body_text, related
+    if not bodies:
+        raise InputRejected(
+            "no posts",
+            expected="stamp lines with a title above them or a body below them",
+            found=f"{len(layout)} stamp lines, none with a title or a body",
+        )
+    chrono_rank = {k: rank for rank, k in enumerate(sorted(bodies, key=lambda k: (times[k], -k)))}
+    seen: Counter[tuple] = Counter()
+    posts = []
+    for k, (body_text, related) in bodies.items():
+        entry = layout[k]
         identity = (times[k], normalized_title(entry.title))
         occurrence = seen[identity]
         seen[identity] += 1
@@ -75,7 +86,9 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
                 related_links=[RelatedLink(text=t) for t in related],
             )
         )
-    return ParsedDocument(format="text", blog=blog, posts=posts)
+    skipped = len(layout) - len(posts)
+    warnings = [f"skipped {skipped} stamp line{'s' * (skipped != 1)} with neither title nor body"] if skipped else []
+    return ParsedDocument(format="text", blog=blog, posts=posts, warnings=warnings)
 
 
 @lru_cache(maxsize=8192)

@@ -2,26 +2,132 @@
 
 ``stories.link`` states the rules for one pair. A live page brings every recent post of
 its blog in as a candidate (the recent-posts buckets), so a new post meets a hundred or
-more of them and asking ``link`` pair by pair costs milliseconds of Python per post. Here
-the rules that compare numbers (similarity, time, follow-up evidence) run as numpy array
-operations over every candidate; the rules that compare anchors and rare names run in
-Python only for the few candidates that share one; and ``link`` itself is asked only for
-the chosen candidate, to name its rule. The decision is the one ``link`` + ``best`` would
-make pair by pair (tests/dedup/test_candidates.py holds the two side by side).
+more of them and asking ``link`` pair by pair costs milliseconds of Python per post.
+
+A :class:`Pool` holds the candidates of one document as arrays (signatures, times, story
+numbers, every stored phrase hash with its owner) plus inverted indexes of the anchors and
+names they carry, built once per document and grown as its new posts are decided. For one
+new post, the rules that compare numbers (similarity, time, follow-up evidence) are array
+operations over its candidates; the rules that compare anchors and rare names are asked,
+through ``link``, only of the candidates the inverted indexes say share one; ``link`` is
+asked once more for the chosen candidate, to name its rule. The decision is the one
+``link`` + ``best`` make pair by pair (tests/dedup/test_candidates.py holds the two side by
+side).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from workers.dedup import signature as sigmod
 from workers.dedup.stories import (
-    FOLLOWUP_EVIDENCE_MIN, FOLLOWUP_WINDOW_MS, SENTENCE_EVIDENCE_MAX, Features, Link, link,
+    AMOUNT_PREFIX, ENTITY_PREFIX, FOLLOWUP_EVIDENCE_MIN, FOLLOWUP_WINDOW_MS, RARE_SHARED_MIN,
+    SENTENCE_EVIDENCE_MAX, Features, Link, link,
 )
 
-_EMPTY = np.zeros(0, dtype=np.int64)
+_STORY_BITS = 24  # phrase hashes are 24-bit: (phrase << 24 | story) is one sortable number
+
+
+class Pool:
+    """The candidates of one document, as arrays and inverted indexes.
+
+    ``names`` indexes only the names in ``wanted`` (the new posts' own names: no other name
+    can be shared with one of them); arrays grow in place as candidates are added."""
+
+    def __init__(self, wanted: frozenset[str] | None = None) -> None:
+        self.wanted = wanted
+        self.refs: list[str] = []
+        self.features: list[Features] = []
+        self.position: dict[str, int] = {}
+        self._stories: dict[str, int] = {}
+        self.anchors: dict[str, list[int]] = {}  # q:/t: anchor -> candidates carrying it
+        self.names: dict[str, list[int]] = {}  # name token -> candidates carrying it
+        self._pending: list[int] = []  # added since the arrays were last built
+        self._n = 0  # candidates in the arrays
+        self._rows = 0  # phrase rows in the arrays
+        self._sigs = np.zeros((0, sigmod.NUM_PERM), dtype=np.uint32)
+        self._times = np.zeros(0, dtype=np.int64)
+        self._story = np.zeros(0, dtype=np.int64)
+        self._phrases = np.zeros(0, dtype=np.int64)
+        self._owner = np.zeros(0, dtype=np.int64)
+        self._owner_story = np.zeros(0, dtype=np.int64)
+        self._story_of: list[int] = []
+
+    @property
+    def sigs(self) -> np.ndarray:
+        return self._sigs[: self._n]
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._times[: self._n]
+
+    @property
+    def stories(self) -> np.ndarray:
+        return self._story[: self._n]
+
+    @property
+    def phrases(self) -> np.ndarray:
+        return self._phrases[: self._rows]
+
+    @property
+    def owner(self) -> np.ndarray:
+        return self._owner[: self._rows]
+
+    @property
+    def owner_story(self) -> np.ndarray:
+        return self._owner_story[: self._rows]
+
+    def add(self, ref: str, features: Features, story_id: str) -> None:
+        if ref in self.position:
+            return
+        k = len(self.refs)
+        self.position[ref] = k
+        self.refs.append(ref)
+        self.features.append(features)
+        self._story_of.append(self._stories.setdefault(story_id, len(self._stories)))
+        self._pending.append(k)
+        for a in features.anchors:
+            if a[:2] in ("q:", "t:"):
+                self.anchors.setdefault(a, []).append(k)
+        for n in features.names if self.wanted is None else features.names & self.wanted:
+            self.names.setdefault(n, []).append(k)
+
+    def build(self) -> Pool:
+        """Bring the arrays up to date with every candidate added so far (amortised: the
+        arrays double when full, so the new posts of a document append in place)."""
+        if not self._pending:
+            return self
+        added, self._pending = self._pending, []
+        feats = [self.features[k] for k in added]
+        story = np.asarray([self._story_of[k] for k in added], dtype=np.int64)
+        phrases = [f.phrase_array for f in feats]
+        sizes = np.fromiter((len(a) for a in phrases), dtype=np.int64, count=len(phrases))
+        n, rows = self._n + len(added), self._rows + int(sizes.sum())
+        if n > len(self._times):
+            cap = max(n, 2 * len(self._times), 64)
+            self._sigs = _grown(self._sigs, cap)
+            self._times, self._story = _grown(self._times, cap), _grown(self._story, cap)
+        if rows > len(self._phrases):
+            cap = max(rows, 2 * len(self._phrases), 4096)
+            self._phrases, self._owner = _grown(self._phrases, cap), _grown(self._owner, cap)
+            self._owner_story = _grown(self._owner_story, cap)
+        self._sigs[self._n : n] = np.stack([f.sig for f in feats])
+        self._times[self._n : n] = [f.published_ms for f in feats]
+        self._story[self._n : n] = story
+        if rows > self._rows:
+            self._phrases[self._rows : rows] = np.concatenate(phrases)
+            self._owner[self._rows : rows] = np.repeat(np.asarray(added, dtype=np.int64), sizes)
+            self._owner_story[self._rows : rows] = np.repeat(story, sizes)
+        self._n, self._rows = n, rows
+        return self
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
 
 
 def choose(
@@ -34,86 +140,137 @@ def choose(
     story_window_ms: int,
 ) -> tuple[Link, str] | None:
     """The link ``best`` would pick among ``cands`` = (ref, features, story id), or None."""
-    if not cands:
+    pool = Pool()
+    for ref, features, story_id in cands:
+        pool.add(ref, features, story_id)
+    return choose_in(pool, new, [pool.position[c[0]] for c in cands], rare=rare, repeat_min=repeat_min,
+                     story_min=story_min, story_window_ms=story_window_ms)
+
+
+def choose_in(
+    pool: Pool,
+    new: Features,
+    members: Iterable[int],
+    *,
+    rare: frozenset[str],
+    repeat_min: float,
+    story_min: float,
+    story_window_ms: int,
+) -> tuple[Link, str] | None:
+    """``choose`` over the candidates ``members`` (positions in ``pool``)."""
+    idx = np.fromiter(members, dtype=np.int64)
+    if not len(idx):
         return None
-    feats = [c[1] for c in cands]
-    scores = np.count_nonzero(np.stack([f.sig for f in feats]) == new.sig, axis=1) / sigmod.NUM_PERM
-    dt = np.abs(np.fromiter((f.published_ms for f in feats), dtype=np.int64, count=len(feats)) - new.published_ms)
+    pool.build()
+    scores = np.count_nonzero(pool.sigs[idx] == new.sig, axis=1) / sigmod.NUM_PERM
+    dt = np.abs(pool.times[idx] - new.published_ms)
     repeat = scores >= repeat_min
     story = ~repeat & (dt <= story_window_ms)
     linked = repeat | (story & (scores >= story_min))
-    open_ = np.flatnonzero(story & ~linked)
     computed: list[np.ndarray] = []
 
     def evidence() -> np.ndarray:
         if not computed:
-            computed.append(_evidence(new, cands, rare))
+            computed.append(_evidence(pool, new, idx, dt, rare))
         return computed[0]
 
-    if len(open_):
-        anchors = frozenset(a for a in new.anchors if a[:2] in ("q:", "t:"))
-        for i in open_.tolist():
-            old = feats[i]
-            if (anchors and not anchors.isdisjoint(old.anchors)) or (rare and not rare.isdisjoint(old.names)):
-                # shared-quote, same-headline or shared-names may apply: the pair rules decide
-                linked[i] = link(new, old, repeat_min=repeat_min, story_min=story_min,
-                                 story_window_ms=story_window_ms, rare=rare, score=float(scores[i]),
-                                 evidence=lambda i=i: int(evidence()[i])) is not None
-            elif dt[i] <= FOLLOWUP_WINDOW_MS:
-                linked[i] = evidence()[i] >= FOLLOWUP_EVIDENCE_MIN
+    at = {int(k): j for j, k in enumerate(idx)}
+    # The story rules of stories.link, for candidates in the window that are not yet linked:
+    # a shared quote anchor links; a shared headline anchor asks link() (name overlap);
+    # RARE_SHARED_MIN shared rare names link; otherwise only the follow-up rule is left.
+    quote: set[int] = set()
+    headline: set[int] = set()
+    for a in new.anchors:
+        for k in pool.anchors.get(a, ()):
+            if k in at:
+                (quote if a.startswith("q:") else headline).add(at[k])
+    shared_rare = np.zeros(len(idx), dtype=np.int64)
+    for n in rare:
+        if n[:1] not in (ENTITY_PREFIX, AMOUNT_PREFIX):
+            for k in pool.names.get(n, ()):
+                if k in at:
+                    shared_rare[at[k]] += 1
+    open_ = story & ~linked
+    for j in quote:
+        linked[j] |= open_[j]
+    linked |= open_ & (shared_rare >= RARE_SHARED_MIN)
+    for j in headline - quote:
+        if open_[j] and not linked[j]:
+            linked[j] = link(new, pool.features[idx[j]], repeat_min=repeat_min, story_min=story_min,
+                             story_window_ms=story_window_ms, rare=rare, score=float(scores[j]),
+                             evidence=lambda j=j: int(evidence()[j])) is not None
+    rest = story & ~linked & (dt <= FOLLOWUP_WINDOW_MS)
+    if headline:
+        rest[list(headline)] = False  # decided by link() above, follow-up included
+    if rest.any():
+        linked |= rest & (evidence() >= FOLLOWUP_EVIDENCE_MIN)
     hits = np.flatnonzero(linked)
     if not len(hits):
         return None
     # best(): repeats first, then the higher score, then the smaller ref
-    i = min(hits.tolist(), key=lambda j: (not repeat[j], -scores[j], cands[j][0]))
-    ref, old, _ = cands[i]
-    found = link(new, old, repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms,
-                 rare=rare, score=float(scores[i]), evidence=lambda: int(evidence()[i]))
-    assert found is not None, "choose() and link() disagree"
-    return found, ref
+    j = min(hits.tolist(), key=lambda h: (not repeat[h], -scores[h], pool.refs[idx[h]]))
+    k = int(idx[j])
+    found = link(new, pool.features[k], repeat_min=repeat_min, story_min=story_min,
+                 story_window_ms=story_window_ms, rare=rare, score=float(scores[j]),
+                 evidence=lambda: int(evidence()[j]))
+    assert found is not None, "choose_in() and link() disagree"
+    return found, pool.refs[k]
 
 
-def _evidence(new: Features, cands: Sequence[tuple[str, Features, str]], rare: frozenset[str]) -> np.ndarray:
-    """stories.followup_evidence of ``new`` with every candidate, as one array.
+def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: frozenset[str]) -> np.ndarray:
+    """stories.followup_evidence of ``new`` with each candidate ``idx``, as one array.
 
     Phrases: the new post's phrase hashes each candidate carries, kept only where no
     candidate of another story (within FOLLOWUP_WINDOW_MS) carries them too, at most
     SENTENCE_EVIDENCE_MAX per sentence of the new post (a phrase belongs to the first
     sentence holding it). Names: the rare entity ids and amounts shared, on the same terms.
     """
-    n = len(cands)
-    out = np.zeros(n, dtype=np.int64)
-    near = [i for i, (_, f, _) in enumerate(cands) if abs(new.published_ms - f.published_ms) <= FOLLOWUP_WINDOW_MS]
-    if not near:
+    out = np.zeros(len(idx), dtype=np.int64)
+    near = dt <= FOLLOWUP_WINDOW_MS
+    if not near.any():
         return out
-    stories = {s: k for k, s in enumerate(sorted({cands[i][2] for i in near}))}
+    stories, phrases, owner, owner_story = pool.stories, pool.phrases, pool.owner, pool.owner_story
+    slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
+    slot[idx[near]] = np.flatnonzero(near)
     mine, first = new.phrase_index
     if len(mine):
-        arrays = [cands[i][1].phrase_array for i in near]
-        sizes = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
-        phrases = np.concatenate(arrays) if arrays else _EMPTY
-        owner = np.repeat(np.asarray(near, dtype=np.int64), sizes)
-        story = np.repeat(np.fromiter((stories[cands[i][2]] for i in near), dtype=np.int64, count=len(near)), sizes)
-        at = np.searchsorted(mine, phrases)
-        at[at == len(mine)] = 0
-        shared = mine[at] == phrases
-        phrases, owner, story, at = phrases[shared], owner[shared], story[shared], at[shared]
-        if len(phrases):
+        rows = slot[owner] >= 0
+        p, o, s = phrases[rows], slot[owner[rows]], owner_story[rows]
+        sentence = _sentence_lookup(mine, first, p)  # -1 where the new post lacks the phrase
+        shared = sentence >= 0
+        p, o, s, sentence = p[shared], o[shared], s[shared], sentence[shared]
+        if len(p):
             # a phrase is exclusive when every candidate carrying it is of one story
-            pairs = np.unique((phrases.astype(np.int64) << 20) | story)
-            per_phrase, counts = np.unique(pairs >> 20, return_counts=True)
-            exclusive = np.isin(phrases, per_phrase[counts == 1])
-            owner, at = owner[exclusive], at[exclusive]
+            pairs = np.unique((p << _STORY_BITS) | s)
+            per_phrase, counts = np.unique(pairs >> _STORY_BITS, return_counts=True)
+            exclusive = np.isin(p, per_phrase[counts == 1])
+            o, sentence = o[exclusive], sentence[exclusive]
             sentences = int(first.max()) + 1
-            per_sentence = np.bincount(owner * sentences + first[at], minlength=n * sentences)
-            out += np.minimum(per_sentence, SENTENCE_EVIDENCE_MAX).reshape(n, sentences).sum(axis=1)
-    names = new.strong & rare
-    if names:
-        carriers: dict[str, set[str]] = {}
-        for i in near:
-            for key in names & cands[i][1].strong:
-                carriers.setdefault(key, set()).add(cands[i][2])
-        for i in near:
-            story_id = cands[i][2]
-            out[i] += sum(1 for key in names & cands[i][1].strong if carriers[key] == {story_id})
+            per_sentence = np.bincount(o * sentences + sentence, minlength=len(idx) * sentences)
+            out += np.minimum(per_sentence, SENTENCE_EVIDENCE_MAX).reshape(len(idx), sentences).sum(axis=1)
+    for key in new.strong & rare:
+        carriers = [int(slot[k]) for k in pool.names.get(key, ()) if slot[k] >= 0]
+        if carriers and len({int(stories[idx[c]]) for c in carriers}) == 1:
+            out[carriers] += 1
     return out
+
+
+# Phrase hashes are 24-bit: one byte per possible hash answers "which sentence of the new
+# post holds it" for thousands of candidate phrases in one indexing step (16 MiB, allocated
+# on first use, left all zero between calls).
+_TABLE: list[np.ndarray] = []
+
+
+def _sentence_lookup(mine: np.ndarray, first: np.ndarray, phrases: np.ndarray) -> np.ndarray:
+    """For each of ``phrases``: the first sentence of the new post holding it, or -1."""
+    if len(first) and int(first.max()) >= 255:  # sentence numbers past a byte: the sorted way
+        at = np.minimum(np.searchsorted(mine, phrases), len(mine) - 1)
+        return np.where(mine[at] == phrases, first[at], -1)
+    if not _TABLE:
+        _TABLE.append(np.zeros(1 << 24, dtype=np.uint8))
+    table = _TABLE[0]
+    table[mine] = first + 1
+    try:
+        return table[phrases].astype(np.int64) - 1
+    finally:
+        table[mine] = 0

@@ -21,7 +21,7 @@ from workers.dedup.stories import (
     PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features,
 )
 from workers.commit import hmget_many
-from workers.dedup.candidates import choose
+from workers.dedup.candidates import Pool, choose_in
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,15 @@ def ref(blog_id: str, post_id: str) -> str:
 
 def bucket_names(features: Features) -> list[str]:
     """LSH band buckets, anchors (not the packed phrases, which are only compared), names,
-    then the blog's recent-posts buckets: every index key that can lead to a candidate."""
-    return (sigmod.band_keys(features.sig) + [a for a in features.anchors if not a.startswith(PHRASE_ANCHOR)]
-            + [f"n:{n}" for n in sorted(features.names)] + recent_buckets(features))
+    then the blog's recent-posts buckets: every index key that can lead to a candidate.
+    Computed once per Features (a new post's are asked for by the read, the assignment and
+    the plan)."""
+    found = features.__dict__.get("_bucket_names")
+    if found is None:
+        found = (sigmod.band_keys(features.sig) + [a for a in features.anchors if not a.startswith(PHRASE_ANCHOR)]
+                 + [f"n:{n}" for n in sorted(features.names)] + recent_buckets(features))
+        object.__setattr__(features, "_bucket_names", found)
+    return list(found)
 
 
 def recent_buckets(features: Features) -> list[str]:
@@ -185,6 +191,13 @@ def assign(
     """
     local: dict[str, list[str]] = {}
     known = dict(known)
+    # only a rare name (a small bucket, see the loop below) is ever looked up in the pool
+    pool = Pool(wanted=frozenset(
+        n for p in new for n in p.features.names
+        if n not in topics and len(members.get(keys.lsh(f"n:{n}"), ())) <= RARE_NAME_MAX
+    ))
+    for r in sorted(known):
+        pool.add(r, known[r].features, known[r].story_id)
     out: dict[str, Assignment] = {}
     for post in sorted(new, key=lambda p: (p.order, p.post_id)):
         bucket_keys = [keys.lsh(n) for n in bucket_names(post.features)]
@@ -196,9 +209,8 @@ def assign(
             if n not in topics and keys.lsh(f"n:{n}") in members
             and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
         )
-        cands = [(r, known[r].features, known[r].story_id) for r in sorted(refs) if r in known]
-        chosen = choose(post.features, cands, rare=rare, repeat_min=repeat_min, story_min=story_min,
-                        story_window_ms=story_window_ms)
+        chosen = choose_in(pool, post.features, (pool.position[r] for r in refs if r in pool.position),
+                           rare=rare, repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms)
         if chosen is None:
             result = Assignment(story_id_for(post.post_id), post.post_id, None)
         else:
@@ -208,6 +220,7 @@ def assign(
             result = Assignment(cand.story_id, root, found.rule)
         out[post.ref] = result
         known[post.ref] = Indexed(post.ref, post.post_id, post.features, result.story_id, result.repeat_root)
+        pool.add(post.ref, post.features, result.story_id)
         for k in bucket_keys:
             local.setdefault(k, []).append(post.ref)
     return out

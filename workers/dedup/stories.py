@@ -112,14 +112,21 @@ class Features:
     @cached_property
     def phrase_array(self) -> np.ndarray:
         """``phrases`` as a sorted array (candidates.choose compares them in numpy)."""
+        packed = next((a for a in self.anchors if a.startswith(PHRASE_ANCHOR)), None)
+        if packed is not None:
+            return unpack_phrase_array(packed)
         return np.array(sorted(self.phrases), dtype=np.int64)
 
     @cached_property
     def phrase_index(self) -> tuple[np.ndarray, np.ndarray]:
         """``all_phrases`` sorted, and for each the index of the first sentence holding it."""
-        first = self.first_sentence
-        mine = np.array(sorted(first), dtype=np.int64)
-        return mine, np.fromiter((first[h] for h in mine.tolist()), dtype=np.int64, count=len(mine))
+        sentences = _sentences(self)
+        if not sentences:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        flat = np.fromiter((h for sentence in sentences for h in sentence), dtype=np.int64)
+        which = np.repeat(np.arange(len(sentences), dtype=np.int64), [len(x) for x in sentences])
+        mine, first = np.unique(flat, return_index=True)  # first occurrence: the earliest sentence
+        return mine, which[first]
 
     @cached_property
     def first_sentence(self) -> dict[int, int]:
@@ -199,9 +206,14 @@ def pack_phrases(values: tuple[int, ...]) -> str:
 
 
 def unpack_phrases(anchor: str) -> frozenset[int]:
+    return frozenset(unpack_phrase_array(anchor).tolist())
+
+
+def unpack_phrase_array(anchor: str) -> np.ndarray:
+    """The packed phrase hashes, sorted and unique, as int64."""
     raw = base64.b64decode(anchor[len(PHRASE_ANCHOR):])
-    padded = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.uint32)
-    return frozenset(((padded[:, 0] << 16) | (padded[:, 1] << 8) | padded[:, 2]).tolist())
+    b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int64)
+    return np.unique((b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2])
 
 
 def strong_keys(entity_ids, amounts) -> frozenset[str]:

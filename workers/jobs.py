@@ -73,6 +73,7 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
             enriched=outcome.enriched,
             commit_attempts=outcome.commit_attempts,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            stage_ms={stage: round(ms, 2) for stage, ms in outcome.stage_ms.items()},
         )
         record_job_duration(conn, time.perf_counter() - started, prefix=runtime.settings().key_prefix)
         return {"status": outcome.status, "reason": outcome.reason, **outcome.counts()}

@@ -10,6 +10,7 @@ import hashlib
 import json
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime
@@ -71,6 +72,16 @@ class Outcome:
     commit_attempts: int = 0
     reason: str | None = None
     events: list[str] = field(default_factory=list)
+    # wall milliseconds per stage (parse, precheck, enrich, assign, plan, commit), summed over attempts
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_ms[stage] = self.stage_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
 
     def counts(self) -> dict:
         return {
@@ -134,9 +145,10 @@ class DocumentProcessor:
         if self.committer.is_done(raw.blog_id, raw.document_id):
             outcome.status = "already-done"
             return outcome
-        doc = parse(raw)
+        with outcome.timed("parse"):
+            doc = parse(raw)
+            hashes = [_content_hash(p.title, p.body, p.author, p.published_at) for p in doc.posts]
         outcome.posts = len(doc.posts)
-        hashes = [_content_hash(p.title, p.body, p.author, p.published_at) for p in doc.posts]
         keys = [self.committer.keys.post(raw.blog_id, p.post_id) for p in doc.posts]
         fetched_ms = int(raw.fetched_at.timestamp() * 1000)
         enriched: dict[int, Enrichment] = {}
@@ -144,22 +156,29 @@ class DocumentProcessor:
         context: object | None = None
         for attempt in range(1, self.settings.commit_attempts + 1):
             outcome.commit_attempts = attempt
-            stored = self.committer.read(keys)
-            decisions = [decide(s, h, fetched_ms) for s, h in zip(stored, hashes)]
+            with outcome.timed("precheck"):
+                stored = self.committer.read(keys)
+                decisions = [decide(s, h, fetched_ms) for s, h in zip(stored, hashes)]
             needs = [i for i, d in enumerate(decisions) if d in ("created", "updated") and i not in enriched]
-            if needs and context is None:
-                context = self.enricher.context([f"{p.title}\n\n{p.body}" for p in doc.posts])
-            for i in needs:
-                enriched[i] = self.enricher.enrich(doc.posts[i], context)
-                features[i] = post_features(doc.posts[i], enriched[i])
+            with outcome.timed("enrich"):
+                if needs and context is None:
+                    context = self.enricher.context([f"{p.title}\n\n{p.body}" for p in doc.posts])
+                for i in needs:
+                    enriched[i] = self.enricher.enrich(doc.posts[i], context)
+            with outcome.timed("features"):
+                for i in needs:
+                    features[i] = post_features(doc.posts[i], enriched[i])
             created = [i for i, d in enumerate(decisions) if d == "created"]
-            members, assigned = self._assign(doc, created, features)
-            retracted = self._retractions(doc, fetched_ms, raw.fetched_at)
-            planned = [
-                self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i), raw.fetched_at,
-                           features.get(i), assigned.get(i))
-                for i in range(len(doc.posts))
-            ]
+            with outcome.timed("assign"):
+                members, assigned = self._assign(doc, created, features)
+                retracted = self._retractions(doc, fetched_ms, raw.fetched_at)
+            with outcome.timed("plan"):
+                planned = [
+                    self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i),
+                               raw.fetched_at, features.get(i), assigned.get(i))
+                    for i in range(len(doc.posts))
+                ]
+                channels = self._channels(planned)
             tally = _tally(decisions)
             repeats = sum(1 for i, a in assigned.items() if a.repeat_root != doc.posts[i].post_id)
             summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
@@ -169,18 +188,19 @@ class DocumentProcessor:
                 retractions=tuple(retracted),
                 prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
             )
-            status, detail = self.committer.commit(
-                blog_id=raw.blog_id,
-                document_id=raw.document_id,
-                fetched_ms=fetched_ms,
-                planned=planned,
-                ttl_s=self.settings.dedup_window_s,
-                maxlen=self.settings.stream_maxlen,
-                blog_maxlen=self.settings.blog_stream_maxlen,
-                summary=summary,
-                dedup=dedup,
-                channels=self._channels(planned),
-            )
+            with outcome.timed("commit"):
+                status, detail = self.committer.commit(
+                    blog_id=raw.blog_id,
+                    document_id=raw.document_id,
+                    fetched_ms=fetched_ms,
+                    planned=planned,
+                    ttl_s=self.settings.dedup_window_s,
+                    maxlen=self.settings.stream_maxlen,
+                    blog_maxlen=self.settings.blog_stream_maxlen,
+                    summary=summary,
+                    dedup=dedup,
+                    channels=channels,
+                )
             if status == "conflict":
                 _back_off(attempt)
                 continue

@@ -77,7 +77,13 @@ def clean_text(text: str) -> str:
     """NFC, one kind of newline, no zero-width or non-breaking oddities, no trailing blanks."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _ZERO_WIDTH.sub("", text).replace("\x00", "")
-    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(map(_clean_line, text.split("\n")))
+
+
+def _clean_line(line: str) -> str:
+    if line.isascii() and "\t" not in line and "  " not in line:  # nothing for _SPACES to fold
+        return line.strip()
+    return _SPACES.sub(" ", line).strip()
 
 
 def is_credit(line: str) -> bool:

@@ -63,3 +63,19 @@ def test_a_one_kilobyte_post_signs_in_well_under_a_millisecond():
             sig.signature("t", text)
         runs.append((time.perf_counter() - start) / 200)
     assert min(runs) < 0.001, f"{min(runs) * 1000:.3f} ms per 1 KB post"
+
+
+def test_the_words_of_the_sentences_are_the_words_of_the_body():
+    """dedup_features tokenises a post once, by sentence; signature() must see the same words."""
+    from hypothesis import given, settings, strategies as st
+
+    from workers.dedup.signature import signature, signature_of_words, words
+    from workers.dedup.stories import sentence_words
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("ab Zé.!?…\n\"”’)( ,x1")), max_size=200))
+    def check(body):
+        assert [w for ws in sentence_words(body) for w in ws] == words(body)
+        assert (signature_of_words(words("A title"), words(body)) == signature("A title", body)).all()
+
+    check()

@@ -65,7 +65,10 @@ def shingle_hashes(title: str, body: str) -> np.ndarray:
     Words are hashed once with CRC-32 and combined per 3-gram in numpy: building and hashing
     one string per shingle costs three times more than the MinHash itself.
     """
-    tokens = words(f"{title}\n{body}")
+    return _shingles(words(f"{title}\n{body}"))
+
+
+def _shingles(tokens: list[str]) -> np.ndarray:
     if not tokens:
         return np.zeros(0, dtype=np.uint64)
     h = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
@@ -88,11 +91,16 @@ def signature(title: str, body: str) -> np.ndarray:
     copy usually gets a new headline, and the headline would dilute the overlap of the
     copy that matters. Title-only posts are compared on their title.
     """
-    if len(words(body)) >= BODY_MIN_WORDS:
-        title = ""
+    return signature_of_words(words(title), words(body))
+
+
+def signature_of_words(title_words: list[str], body_words: list[str]) -> np.ndarray:
+    """``signature`` from the words of title and body, when the caller has them already
+    (words of "title\nbody" are the title's followed by the body's)."""
+    tokens = body_words if len(body_words) >= BODY_MIN_WORDS else title_words + body_words
     mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_TEMPLATE.permutations, scheme="affine32",
                  hashfunc=_identity)
-    items = shingle_hashes(title, body)
+    items = _shingles(tokens)
     if len(items):
         mh.update_batch(items.tolist())
     return mh.hashvalues.astype(np.uint32)

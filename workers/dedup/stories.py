@@ -174,9 +174,18 @@ def anchors(title: str, body: str) -> tuple[str, ...]:
 def phrase_sentences(title: str, body: str) -> tuple[frozenset[int], ...]:
     """24-bit hashes of the word 4-grams with two content words or more, per sentence (the
     title is a sentence); sentences without one are left out."""
+    return _phrase_sentences([words(title), *sentence_words(body)])
+
+
+def sentence_words(body: str) -> list[list[str]]:
+    """The words of each sentence of ``body``; together, in order, they are ``words(body)``
+    (sentences split only where there is no word character)."""
+    return [words(sentence) for sentence in _SENTENCE_END.split(body)]
+
+
+def _phrase_sentences(word_lists: list[list[str]]) -> tuple[frozenset[int], ...]:
     out = []
-    for sentence in [title, *_SENTENCE_END.split(body)]:
-        ws = words(sentence)
+    for ws in word_lists:
         if len(ws) < PHRASE_WORDS:
             continue
         content = [w not in _STOPWORDS for w in ws]
@@ -386,7 +395,7 @@ def dedup_features(title: str, body: str, published_ms: int, blog: str = "", enr
     """Everything the repeat and story rules compare for one post (production and evaluation
     alike: ``workers.pipeline.post_features``). ``enrichment`` is the post's Enrichment: its
     canonical entity ids and amounts join the names; without it they are simply absent."""
-    from workers.dedup.signature import signature
+    from workers.dedup.signature import signature_of_words
 
     found = names(title, body)
     if enrichment is not None:
@@ -394,9 +403,10 @@ def dedup_features(title: str, body: str, published_ms: int, blog: str = "", enr
             {e.id for e in enrichment.entities},
             {f"{q.kind}:{q.value:g}:{q.unit or ''}" for q in enrichment.quantities if q.value is not None},
         )
-    sentences = phrase_sentences(title, body)
+    title_words, body_sentences = words(title), sentence_words(body)
+    sentences = _phrase_sentences([title_words, *body_sentences])
     return Features(
-        sig=signature(title, body),
+        sig=signature_of_words(title_words, [w for ws in body_sentences for w in ws]),
         anchors=anchors(title, body) + (pack_phrases(phrases(sentences)),),
         names=found,
         published_ms=published_ms,

@@ -255,22 +255,8 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     return out
 
 
-# Phrase hashes are 24-bit: one byte per possible hash answers "which sentence of the new
-# post holds it" for thousands of candidate phrases in one indexing step (16 MiB, allocated
-# on first use, left all zero between calls).
-_TABLE: list[np.ndarray] = []
-
 
 def _sentence_lookup(mine: np.ndarray, first: np.ndarray, phrases: np.ndarray) -> np.ndarray:
     """For each of ``phrases``: the first sentence of the new post holding it, or -1."""
-    if len(first) and int(first.max()) >= 255:  # sentence numbers past a byte: the sorted way
-        at = np.minimum(np.searchsorted(mine, phrases), len(mine) - 1)
-        return np.where(mine[at] == phrases, first[at], -1)
-    if not _TABLE:
-        _TABLE.append(np.zeros(1 << 24, dtype=np.uint8))
-    table = _TABLE[0]
-    table[mine] = first + 1
-    try:
-        return table[phrases].astype(np.int64) - 1
-    finally:
-        table[mine] = 0
+    at = np.minimum(np.searchsorted(mine, phrases), len(mine) - 1)
+    return np.where(mine[at] == phrases, first[at], -1)

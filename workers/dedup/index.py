@@ -162,12 +162,13 @@ class IndexReader:
         return out
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)
 def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Features:
     """An indexed post's features from its stored fields. Cached by value: the recent posts
     of a blog are candidates for every document of that blog, and decoding the signature and
     unpacking the phrases cost more than reading them. Features are immutable, so a cached
-    one is as good as a fresh one."""
+    one is as good as a fresh one. ~6 KB each: 2,048 of them keep a worker's peak RSS in
+    bounds (docs/performance.md), enough for the recent posts of the blogs it is serving."""
     return Features(sigmod.decode(sig), tuple(anchors.split()), frozenset(names.split()), int(published_ms))
 
 

@@ -37,6 +37,11 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
 
 
+def load_model() -> None:
+    """Load py3langid's model now (≈70 MB, ≈0.5 s), not on the first non-English post."""
+    _identifier()
+
+
 def _shares(words: list[str]) -> dict[str, float]:
     counts = Counter(words)
     return {lang: sum(counts[w] for w in vocab.intersection(counts)) / len(words) for lang, vocab in FUNCTION_WORDS.items()}

@@ -91,7 +91,7 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
     return ParsedDocument(format="text", blog=blog, posts=posts, warnings=warnings)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _body(lines: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """A post's body text and related-link lines. Cached by the lines themselves: a re-polled
     page shows the same posts again, and sorting paragraphs from credits is regex work."""

@@ -90,7 +90,7 @@ class Outcome:
         }
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _content_hash(title: str, body: str, author: str | None, published_at: datetime) -> str:
     """identity.content_hash, cached: most posts of a re-polled page were hashed on the last poll."""
     return content_hash(title=title, body=body, author=author, published_at=published_at)

@@ -199,7 +199,7 @@ def _phrase_sentences(word_lists: list[list[str]]) -> tuple[frozenset[int], ...]
     return tuple(out)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _phrase_hash(gram: str) -> int:
     return int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=3).digest(), "big")
 
@@ -233,7 +233,7 @@ def strong_keys(entity_ids, amounts) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def names(title: str, body: str) -> frozenset[str]:
     """Capitalised names (not sentence starts) and numbers, as short hashes. Cached: a
     re-polled page asks again for every post it still shows (stories.page_topics)."""

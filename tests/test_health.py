@@ -13,6 +13,7 @@ from producers.enqueue import ingest_queue, submit
 from tests.conftest import free_port
 from tests.helpers import STORM, doc
 from workers.worker import LiveblogWorker
+from tests.test_replay import kill_group
 
 pytestmark = pytest.mark.redis
 
@@ -207,8 +208,4 @@ def test_a_sigkilled_worker_process_is_reported_dead_within_seconds(conn, settin
         report = health.check(conn, settings, max_heartbeat_age_s=3)
         assert report.dead_workers == [name] and f"worker {name!r} last heartbeat" in report.reasons[0]
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
+        kill_group(proc)

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, cli_env
 from tests.helpers import wait_for
+from tests.test_replay import kill_group
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -54,11 +55,7 @@ def test_sigkill_of_the_worker_alone_ends_its_scheduler_within_seconds(conn, red
         # it stopped the way a scheduler stops: the lock is released for the next worker's scheduler
         assert wait_for(lambda: not conn.exists(LOCK), timeout=3, step=0.05)
     finally:
-        try:
-            os.killpg(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        worker.wait(10)
+        kill_group(worker)
 
 
 def test_the_scheduler_loop_stops_when_its_parent_pid_changes(conn):

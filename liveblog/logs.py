@@ -26,6 +26,15 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def _stable_event(_logger: object, _name: str, event_dict: dict) -> dict:
+    """A line from the standard library (RQ's own) gets a stable event name from its logger
+    (``rq.worker`` -> ``rq_worker_log``) and keeps its text in ``message``: every JSON line
+    can be filtered by ``event`` alone."""
+    event_dict["message"] = str(event_dict.get("event", ""))
+    event_dict["event"] = str(event_dict.get("logger") or "stdlib").replace(".", "_") + "_log"
+    return event_dict
+
+
 def configure(fmt: str = "auto", level: str = "INFO") -> None:
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -50,7 +59,7 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, _stable_event],
         )
     )
     root = logging.getLogger()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -137,6 +138,7 @@ def test_a_json_log_worker_writes_only_json_lines_and_one_job_done_per_job(redis
         except json.JSONDecodeError:
             pytest.fail(f"not a JSON line on stderr: {line!r}")
         assert isinstance(record, dict) and {"event", "level", "timestamp"} <= set(record), line
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", record["event"]), line  # stable names, RQ's lines too
         records.append(record)
     done = [r for r in records if r["event"] == "job_done"]
     assert sorted(r["job_id"] for r in done) == sorted(f"doc-{d}" for d in document_ids)  # one per job

@@ -300,7 +300,11 @@ def followup_evidence(new: Features, old: Features, old_story: str, owners: Owne
     they share, counting only what no nearby candidate of another story carries. ``owners``
     (owners_of) holds, per story, what of ``new`` only that story's candidates within
     FOLLOWUP_WINDOW_MS carry; it may be given as a function, called only when ``new`` and
-    ``old`` share something."""
+    ``old`` share something.
+
+    This is the rule for one pair, as the evaluation and the tests state it; the worker
+    computes the same number for all candidates at once (``candidates._evidence``), and
+    tests/dedup/test_candidates.py holds the two equal."""
     shared_names = new.strong & old.strong & rare
     if not shared_names and old.phrases.isdisjoint(new.all_phrases):
         return 0  # nothing in common: the usual case for the other posts of the page

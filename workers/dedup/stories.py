@@ -302,7 +302,7 @@ def followup_evidence(new: Features, old: Features, old_story: str, owners: Owne
     FOLLOWUP_WINDOW_MS carry; it may be given as a function, called only when ``new`` and
     ``old`` share something.
 
-    This is the rule for one pair, as the evaluation and the tests state it; the worker
+    This is the rule for one pair, as the tests state it; the worker
     computes the same number for all candidates at once (``candidates._evidence``), and
     tests/dedup/test_candidates.py holds the two equal."""
     shared_names = new.strong & old.strong & rare

@@ -54,30 +54,7 @@ class Pool:
         self._owner = np.zeros(0, dtype=np.int64)
         self._owner_story = np.zeros(0, dtype=np.int64)
         self._story_of: list[int] = []
-
-    @property
-    def sigs(self) -> np.ndarray:
-        return self._sigs[: self._n]
-
-    @property
-    def times(self) -> np.ndarray:
-        return self._times[: self._n]
-
-    @property
-    def stories(self) -> np.ndarray:
-        return self._story[: self._n]
-
-    @property
-    def phrases(self) -> np.ndarray:
-        return self._phrases[: self._rows]
-
-    @property
-    def owner(self) -> np.ndarray:
-        return self._owner[: self._rows]
-
-    @property
-    def owner_story(self) -> np.ndarray:
-        return self._owner_story[: self._rows]
+        self._views()
 
     def add(self, ref: str, features: Features, story_id: str) -> None:
         if ref in self.position:
@@ -121,7 +98,14 @@ class Pool:
             self._owner[self._rows : rows] = np.repeat(np.asarray(added, dtype=np.int64), sizes)
             self._owner_story[self._rows : rows] = np.repeat(story, sizes)
         self._n, self._rows = n, rows
+        self._views()
         return self
+
+    def _views(self) -> None:
+        """The filled part of each array (numpy views: no copy)."""
+        self.sigs, self.times, self.stories = self._sigs[: self._n], self._times[: self._n], self._story[: self._n]
+        self.phrases, self.owner = self._phrases[: self._rows], self._owner[: self._rows]
+        self.owner_story = self._owner_story[: self._rows]
 
 
 def _grown(array: np.ndarray, rows: int) -> np.ndarray:

@@ -69,3 +69,23 @@ def test_the_scheduler_loop_stops_when_its_parent_pid_changes(conn):
     scheduler._parent_pid = os.getppid() + 1_000_000  # as if the parent died and we were reparented
     scheduler.heartbeat()
     assert scheduler._stop_requested is True
+
+
+def test_a_scheduler_whose_worker_died_before_it_started_releases_the_lock(conn, monkeypatch):
+    """The worker takes the lock before it forks; a child that finds its parent already
+    gone must still release it, or the next worker's scheduler waits out its TTL."""
+    import workers.worker as worker_module
+    from workers.worker import LiveblogScheduler
+
+    scheduler = LiveblogScheduler(["liveblog-ingest"], connection=conn)
+    assert scheduler.acquire_locks() and conn.exists(LOCK)
+    scheduler._parent_pid = os.getppid() + 1_000_000
+    monkeypatch.setattr(worker_module, "_die_with_parent", lambda parent_pid: False)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        scheduler.work()  # returns: its loop saw the stop request before doing anything
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert not conn.exists(LOCK)
+    assert scheduler._stop_requested is True

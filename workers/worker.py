@@ -66,8 +66,11 @@ def heartbeat_interval_s(settings: Settings) -> int:
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGTERM this process when its parent dies; exit now if it already has."""
+def _die_with_parent(parent_pid: int) -> bool:
+    """Ask Linux to SIGTERM this process when its parent dies.
+
+    Returns False when the parent has already died (before the request took effect), so
+    the caller stops the way it stops on that signal."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -75,8 +78,7 @@ def _die_with_parent(parent_pid: int) -> None:
                 log.warning("scheduler_pdeathsig_failed", errno=ctypes.get_errno())
         except (OSError, AttributeError):  # no prctl: the parent-pid watch below still works
             log.warning("scheduler_pdeathsig_unavailable")
-    if os.getppid() != parent_pid:  # the parent died before the request took effect
-        os._exit(0)
+    return os.getppid() == parent_pid
 
 
 class LiveblogScheduler(RQScheduler):
@@ -97,7 +99,12 @@ class LiveblogScheduler(RQScheduler):
 
     def work(self):  # runs in the forked child
         if self._parent_pid is not None:
-            _die_with_parent(self._parent_pid)
+            # RQ's handlers first: the SIGTERM asked for below may come at once, and without
+            # them it would end the child before it releases the lock its parent took.
+            self._install_signal_handlers()
+            if not _die_with_parent(self._parent_pid):
+                log.warning("scheduler_orphaned", parent_pid=self._parent_pid)
+                self.request_stop()  # RQ's loop checks this first: stop() releases the lock
         super().work()
 
     def heartbeat(self):  # once per loop

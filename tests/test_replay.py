@@ -8,11 +8,14 @@ import subprocess
 import sys
 
 import pytest
+from rq import Worker
 
 from liveblog import stats
 from producers.enqueue import submit
 from tests.conftest import ROOT, SEEDS, cli_env
-from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.helpers import (
+    STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -23,10 +26,14 @@ CASES = {
 }
 
 
-def workers(redis_url: str, processes: int, *extra: str, **env: str) -> subprocess.Popen:
+def workers(redis_url: str, processes: int, *extra: str, log=None, **env: str) -> subprocess.Popen:
+    """``log``: an open file for the workers' stderr. The default, a pipe, is read only when
+    the caller waits for the process: enough for a short run, while a long-running pool
+    that fills the pipe's 64 KB blocks on its next log line."""
     return subprocess.Popen(
         [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker", "--processes", str(processes), *extra],
-        cwd=ROOT, env=cli_env(redis_url, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=cli_env(redis_url, **env), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if log is None else log,
         start_new_session=True,  # its own process group: see kill_group
     )
 
@@ -42,15 +49,26 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case, conn, settings, redis_url):
+def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case, conn, settings, redis_url, tmp_path):
     path, tz, edit = CASES[case]
     if not path.exists():
         pytest.skip(f"{path} is not here (../shared is only beside the CI checkout)")
     docs = replay_documents(path.read_text(encoding="utf-8"), blog_id=case, tz=tz, edit=edit)
-    accepted = sum(submit(conn, raw, settings) for raw in docs)
-    proc = workers(redis_url, 2, "--burst")
-    _, err = proc.communicate(timeout=240)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    # Both processes ready before the first poll arrives: a warm worker commits a re-poll in
+    # ~25 ms, so a burst pool's first process could drain the queue while the second starts.
+    log_path = tmp_path / "workers.log"
+    with log_path.open("wb") as log:
+        proc = workers(redis_url, 2, log=log)
+    try:
+        assert wait_for(lambda: Worker.count(connection=conn) == 2, timeout=60, step=0.1), (
+            log_path.read_text()[-2000:])
+        accepted = sum(submit(conn, raw, settings) for raw in docs)
+        wait_until_settled(conn, settings, timeout=180)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        kill_group(proc)
+    assert proc.returncode == 0, log_path.read_text()[-2000:]
 
     expected_posts = {"storm-sample": 22, "independent-seed": 52}[case]
     assert_exactly_once(stream_events(conn), posts=expected_posts, edits=1)

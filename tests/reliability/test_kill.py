@@ -29,7 +29,7 @@ FAST_RECOVERY = {
 
 
 
-def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, redis_url):
+def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, redis_url, tmp_path):
     # Two blogs' replays, one poll of each in turn (a poller's order): enough documents that
     # four workers, each killed shortly after it makes progress, cannot use them all up
     # (a warm worker commits a re-poll in ~25 ms).
@@ -52,7 +52,8 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
         assert progressed, "the worker never committed a document before being killed"
         assert counters(conn).get("documents_processed", 0) < accepted, "the replay ran out before the kills did"
     # a last worker picks up the queue and, after the job timeout, the jobs the killed ones abandoned
-    survivor = workers(redis_url, 1, **FAST_RECOVERY)
+    with (tmp_path / "survivor.log").open("wb") as log:  # a file, not a pipe nobody reads while it runs
+        survivor = workers(redis_url, 1, log=log, **FAST_RECOVERY)
     try:
         wait_until_settled(conn, settings, timeout=120)
     finally:

@@ -38,7 +38,8 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
                             edit=("the first named storm of the autumn", "the first named storm of this autumn"))
     first, rest = docs[: len(docs) // 2], docs[len(docs) // 2 :]
     accepted = sum(submit(conn, raw, settings) for raw in first)
-    pool = workers(server.url, 2, **FAST_RECOVERY)
+    with (tmp_path / "workers.log").open("wb") as log:  # a file, not a pipe nobody reads while it runs
+        pool = workers(server.url, 2, log=log, **FAST_RECOVERY)
     try:
         assert wait_for(lambda: counters(conn).get("documents_processed", 0) >= 3, timeout=60)
         server.proc.send_signal(stop)

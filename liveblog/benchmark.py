@@ -7,7 +7,8 @@ command and the thin ``bench/run.py`` script share one implementation.
 
 Every scenario runs against a flushed database on a private ``redis-server`` started
 on a free loopback port (or on ``REDIS_URL`` when it is set — that database is
-FLUSHED, so point it at a scratch instance). Workers are real processes:
+FLUSHED, so the bench refuses one that holds keys unless ``--flush`` says it may).
+Workers are real processes:
 ``python -m liveblog.cli worker --burst --processes N`` for liveblog-stream and
 ``python bench/naive.py worker --burst`` (×N) for the baseline.
 
@@ -477,7 +478,36 @@ class Harness:
 # --------------------------------------------------------------------------- the run
 
 
-def run(*, posts: int | None = None, quick: bool = False, rate: float | None = None, progress=None) -> dict:
+class NotEmpty(RuntimeError):
+    """The Redis the bench was pointed at holds data, and flushing it was not allowed."""
+
+
+def _refuse_if_holding_data(url: str) -> None:
+    conn = redis.Redis.from_url(url)
+    try:
+        keys = conn.dbsize()
+    finally:
+        conn.close()
+    if keys:
+        raise NotEmpty(
+            f"REDIS_URL {_redacted(url)} holds {keys} keys and the benchmark flushes the database "
+            "before every scenario: expected an empty database. Unset REDIS_URL to let the bench start "
+            "its own redis-server, or pass --flush if that data may go."
+        )
+
+
+def _redacted(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def run(*, posts: int | None = None, quick: bool = False, rate: float | None = None, progress=None,
+        flush: bool = False) -> dict:
+    """``flush``: allow flushing a REDIS_URL database that holds keys (a private server is
+    always empty)."""
     plan = Plan.make(posts, quick)
     if rate:
         plan.latency_rate_posts_s = rate
@@ -485,6 +515,8 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
     say = progress or (lambda msg: None)
     url = os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL")
     server = None
+    if url and not flush:
+        _refuse_if_holding_data(url)
     if not url:
         server = PrivateRedis().start()
         url = server.url
@@ -618,13 +650,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
     parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in under a minute")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
+    parser.add_argument("--flush", action="store_true",
+                        help="with REDIS_URL set: flush that database even if it holds keys (refused otherwise)")
 
 
 def handle(args) -> int:
     def progress(msg: str) -> None:
         print(f"bench: {msg}", file=sys.stderr, flush=True)
 
-    result = run(posts=args.posts, quick=args.quick, rate=getattr(args, "rate", None), progress=progress)
+    try:
+        result = run(posts=args.posts, quick=args.quick, rate=getattr(args, "rate", None), progress=progress,
+                     flush=getattr(args, "flush", False))
+    except NotEmpty as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result))
     else:

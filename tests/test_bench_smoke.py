@@ -29,3 +29,17 @@ def test_bench_quick_json_has_the_required_keys(redis_url: str) -> None:
     for key in REQUIRED:
         assert isinstance(result[key], (int, float)) and result[key] > 0, (key, result[key])
     assert result["runs"]["repoll"]["counters"]["posts_duplicate"] > 0
+
+
+@pytest.mark.redis
+def test_bench_refuses_to_flush_a_redis_url_that_holds_data(redis_url: str, conn) -> None:
+    conn.set("somebody:else", "keep me")
+    proc = subprocess.run(
+        [sys.executable, "-m", "liveblog.cli", "bench", "--json", "--quick", "--posts", "40"],
+        cwd=ROOT, env=cli_env(redis_url), capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr.decode()[-3000:]
+    err = proc.stderr.decode()
+    assert "holds 1 keys" in err and "--flush" in err and "Traceback" not in err
+    assert proc.stdout == b""
+    assert conn.get("somebody:else") == b"keep me"

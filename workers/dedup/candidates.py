@@ -46,13 +46,14 @@ class Pool:
         self.names: dict[str, list[int]] = {}  # name token -> candidates carrying it
         self._pending: list[int] = []  # added since the arrays were last built
         self._n = 0  # candidates in the arrays
-        self._rows = 0  # phrase rows in the arrays
         self._sigs = np.zeros((0, sigmod.NUM_PERM), dtype=np.uint32)
         self._times = np.zeros(0, dtype=np.int64)
         self._story = np.zeros(0, dtype=np.int64)
-        self._phrases = np.zeros(0, dtype=np.int64)
-        self._owner = np.zeros(0, dtype=np.int64)
-        self._owner_story = np.zeros(0, dtype=np.int64)
+        # every stored phrase hash of the candidates with its owner and the owner's story,
+        # packed in one number (see _pack) and kept sorted: a new post's phrases are looked
+        # up by binary search, so the follow-up evidence costs the phrases it shares, not
+        # all the pool holds
+        self.rows = np.zeros(0, dtype=np.int64)
         self._story_of: list[int] = []
         self._views()
 
@@ -81,31 +82,37 @@ class Pool:
         story = np.asarray([self._story_of[k] for k in added], dtype=np.int64)
         phrases = [f.phrase_array for f in feats]
         sizes = np.fromiter((len(a) for a in phrases), dtype=np.int64, count=len(phrases))
-        n, rows = self._n + len(added), self._rows + int(sizes.sum())
+        n = self._n + len(added)
         if n > len(self._times):
             cap = max(n, 2 * len(self._times), 64)
             self._sigs = _grown(self._sigs, cap)
             self._times, self._story = _grown(self._times, cap), _grown(self._story, cap)
-        if rows > len(self._phrases):
-            cap = max(rows, 2 * len(self._phrases), 4096)
-            self._phrases, self._owner = _grown(self._phrases, cap), _grown(self._owner, cap)
-            self._owner_story = _grown(self._owner_story, cap)
         self._sigs[self._n : n] = np.stack([f.sig for f in feats])
         self._times[self._n : n] = [f.published_ms for f in feats]
         self._story[self._n : n] = story
-        if rows > self._rows:
-            self._phrases[self._rows : rows] = np.concatenate(phrases)
-            self._owner[self._rows : rows] = np.repeat(np.asarray(added, dtype=np.int64), sizes)
-            self._owner_story[self._rows : rows] = np.repeat(story, sizes)
-        self._n, self._rows = n, rows
+        if sizes.sum():
+            if n > _OWNER_MASK or len(self._stories) > _STORY_MASK:
+                raise ValueError(f"a candidate pool holds at most {_OWNER_MASK} posts of {_STORY_MASK} stories")
+            # merge the added rows (sorted among themselves) into the sorted rows: one copy
+            added_rows = np.sort(_pack(np.concatenate(phrases), np.repeat(np.asarray(added, dtype=np.int64), sizes),
+                                       np.repeat(story, sizes)))
+            self.rows = np.insert(self.rows, np.searchsorted(self.rows, added_rows), added_rows)
+        self._n = n
         self._views()
         return self
 
     def _views(self) -> None:
         """The filled part of each array (numpy views: no copy)."""
         self.sigs, self.times, self.stories = self._sigs[: self._n], self._times[: self._n], self._story[: self._n]
-        self.phrases, self.owner = self._phrases[: self._rows], self._owner[: self._rows]
-        self.owner_story = self._owner_story[: self._rows]
+
+
+# a phrase row: phrase hash (24 bits) << 39 | owner (pool position, 20 bits) << 19 | story (19 bits)
+_OWNER_SHIFT, _PHRASE_SHIFT = 19, 39
+_OWNER_MASK, _STORY_MASK = (1 << 20) - 1, (1 << 19) - 1
+
+
+def _pack(phrases: np.ndarray, owners: np.ndarray, stories: np.ndarray) -> np.ndarray:
+    return (phrases << _PHRASE_SHIFT) | (owners << _OWNER_SHIFT) | stories
 
 
 def _grown(array: np.ndarray, rows: int) -> np.ndarray:
@@ -213,16 +220,21 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     near = dt <= FOLLOWUP_WINDOW_MS
     if not near.any():
         return out
-    stories, phrases, owner, owner_story = pool.stories, pool.phrases, pool.owner, pool.owner_story
+    stories, packed = pool.stories, pool.rows
     slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
     slot[idx[near]] = np.flatnonzero(near)
     mine, first = new.phrase_index
-    if len(mine):
-        rows = slot[owner] >= 0
-        p, o, s = phrases[rows], slot[owner[rows]], owner_story[rows]
-        sentence = _sentence_lookup(mine, first, p)  # -1 where the new post lacks the phrase
-        shared = sentence >= 0
-        p, o, s, sentence = p[shared], o[shared], s[shared], sentence[shared]
+    if len(mine) and len(packed):
+        # the pool's rows holding one of the new post's phrases (binary search of each),
+        # then only those whose owner is a near candidate
+        lo = np.searchsorted(packed, mine << _PHRASE_SHIFT)
+        counts = np.searchsorted(packed, (mine + 1) << _PHRASE_SHIFT) - lo
+        which = np.repeat(np.arange(len(mine), dtype=np.int64), counts)  # row -> its phrase in mine
+        rows = packed[lo[which] + (np.arange(len(which), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))]
+        o = slot[(rows >> _OWNER_SHIFT) & _OWNER_MASK]
+        near_rows = o >= 0
+        o, which, rows = o[near_rows], which[near_rows], rows[near_rows]
+        p, s, sentence = mine[which], rows & _STORY_MASK, first[which]
         if len(p):
             # a phrase is exclusive when every candidate carrying it is of one story
             pairs = np.unique((p << _STORY_BITS) | s)
@@ -237,10 +249,3 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
         if carriers and len({int(stories[idx[c]]) for c in carriers}) == 1:
             out[carriers] += 1
     return out
-
-
-
-def _sentence_lookup(mine: np.ndarray, first: np.ndarray, phrases: np.ndarray) -> np.ndarray:
-    """For each of ``phrases``: the first sentence of the new post holding it, or -1."""
-    at = np.minimum(np.searchsorted(mine, phrases), len(mine) - 1)
-    return np.where(mine[at] == phrases, first[at], -1)

@@ -114,3 +114,34 @@ def test_stored_phrases_round_trip():
     f = dedup_features("t", "Crews worked through the night on the barrier at the bottom of Mill Row.", 0, "b")
     stored = Features(f.sig, f.anchors, f.names, f.published_ms)
     assert stored.phrases == frozenset().union(*f.sentences) and stored.phrases
+
+
+# The fast forms of two helpers, held to the plain statements they replace.
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from workers.dedup import stories as _stories  # noqa: E402
+
+_LINE = st.text(alphabet=list("ab Zx .!?:;\"“‘()\u00a0\t,'’"), max_size=12)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(_LINE, st.data())
+def test_sentence_start_check_is_the_regex_over_the_prefix(line, data):
+    at = data.draw(st.integers(min_value=0, max_value=len(line)))
+    assert _stories._at_sentence_start(line, at) == bool(_stories._SENTENCE_START.search(line[:at]))
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["the", "of", "a", "storm", "port", "ferry", "closed", "and", "wind"]),
+                         max_size=12), max_size=4))
+def test_phrase_sentences_are_the_content_4grams_of_each_sentence(word_lists):
+    expected = []
+    for ws in word_lists:
+        found = {
+            _stories._phrase_hash(" ".join(ws[i : i + 4]))
+            for i in range(len(ws) - 3)
+            if sum(w not in _stories._STOPWORDS for w in ws[i : i + 4]) >= _stories.PHRASE_CONTENT_MIN
+        }
+        if found:
+            expected.append(frozenset(found))
+    assert _stories._phrase_sentences(word_lists) == tuple(expected)

@@ -184,15 +184,16 @@ def sentence_words(body: str) -> list[list[str]]:
 
 
 def _phrase_sentences(word_lists: list[list[str]]) -> tuple[frozenset[int], ...]:
+    assert PHRASE_WORDS == 4, "the windows below are written out for 4-grams"
     out = []
     for ws in word_lists:
         if len(ws) < PHRASE_WORDS:
             continue
-        content = [w not in _STOPWORDS for w in ws]
+        c = [w not in _STOPWORDS for w in ws]
         found = {
-            _phrase_hash(" ".join(ws[i : i + PHRASE_WORDS]))
-            for i in range(len(ws) - PHRASE_WORDS + 1)
-            if sum(content[i : i + PHRASE_WORDS]) >= PHRASE_CONTENT_MIN
+            _phrase_hash(f"{a} {b} {x} {y}")
+            for a, b, x, y, ca, cb, cx, cy in zip(ws, ws[1:], ws[2:], ws[3:], c, c[1:], c[2:], c[3:])
+            if ca + cb + cx + cy >= PHRASE_CONTENT_MIN
         }
         if found:
             out.append(frozenset(found))
@@ -244,13 +245,26 @@ def names(title: str, body: str) -> frozenset[str]:
     return frozenset(_short(x)[:8] for x in found)
 
 
+_SENTENCE_START_CHARS = frozenset(".!?:;\"“‘(")
+
+
+def _at_sentence_start(line: str, at: int) -> bool:
+    """``_SENTENCE_START.search(line[:at])``, without a regex scan of the whole prefix per
+    capitalised run: the line starts at ``at``, or its last non-space character before ``at``
+    ends a sentence or opens a quote or bracket."""
+    if at == 0:
+        return True
+    before = line[:at].rstrip()
+    return bool(before) and before[-1] in _SENTENCE_START_CHARS
+
+
 def _names_in(line: str) -> set[str]:
     """Runs of capitalised words; a lone capitalised word opening a sentence ("Police",
     "Residents") is English grammar, not a name, so it is dropped."""
     out = set()
     for m in _CAPS.finditer(line):
         run = m.group(0).casefold().split()
-        at_start = bool(_SENTENCE_START.search(line[: m.start()]))
+        at_start = _at_sentence_start(line, m.start())
         while run and run[0] in _NOT_NAMES:  # "On Sunday Priya Lund" is Priya Lund
             run, at_start = run[1:], False
         name = " ".join(run)

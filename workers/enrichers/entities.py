@@ -222,6 +222,15 @@ def _run_mentions(run: str) -> tuple[Mention, ...]:
 
 def scan(text: str, lang: str | None = None) -> list[Mention]:
     """Pass 1: every capitalised run cut into known spellings, person/org guesses and lone words."""
+    return list(_scan(text, None if not lang or lang == "en" else lang))
+
+
+@lru_cache(maxsize=1024)
+def _scan(text: str, lang: str | None) -> tuple[Mention, ...]:
+    """``scan``, remembered for a document's worth of posts: the worker scans every post once
+    for the document's context (who "Mr Kirby" is) and again, just after, to enrich it. Only
+    languages other than English add mentions (lower-case demonyms), so "en" and None share
+    an entry."""
     mentions: list[Mention] = []
     append = mentions.append
     for run in RUN_RE.finditer(text):
@@ -233,7 +242,7 @@ def scan(text: str, lang: str | None = None) -> list[Mention]:
         taken = {(m.start, m.end) for m in mentions}
         mentions.extend(m for m in extra if (m.start, m.end) not in taken)
         mentions.sort(key=lambda m: m.start)
-    return mentions
+    return tuple(mentions)
 
 
 def full_names(text: str, mentions: list[Mention]) -> dict[str, list[tuple[int, str]]]:

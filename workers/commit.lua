@@ -178,7 +178,7 @@ for k = 1, a_count do
   end
 end
 for j = 1, m + s do
-  if redis.call('EXISTS', KEYS[BUCKETS + j]) == 1 then redis.call('EXPIRE', KEYS[BUCKETS + j], ttl) end
+  redis.call('EXPIRE', KEYS[BUCKETS + j], ttl)  -- a no-op on a key that does not exist
 end
 redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. prune_before)
 if redis.call('EXISTS', index) == 1 then redis.call('EXPIRE', index, ttl) end

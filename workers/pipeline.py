@@ -139,6 +139,7 @@ class DocumentProcessor:
         self.committer = Committer(redis, Keys(settings.key_prefix))
         self.enricher = enricher or DefaultEnricher()
         self.subscriptions = SubscriptionCache(redis, self.committer.keys)
+        self.index = IndexReader(redis, self.committer.keys)  # holds the candidates' features it read
 
     def process(self, raw: RawDocument) -> Outcome:
         outcome = Outcome(document_id=raw.document_id, blog_id=raw.blog_id, status="committed")
@@ -237,7 +238,7 @@ class DocumentProcessor:
         """Read the buckets the new posts fall into and decide their repeats and stories."""
         if not created:
             return {}, {}
-        reader = IndexReader(self.committer.redis, self.committer.keys)
+        reader = self.index
         members = reader.buckets([name for i in created for name in bucket_names(features[i])])
         known = reader.posts(set().union(*members.values()))
         new = [

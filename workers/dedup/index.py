@@ -10,8 +10,8 @@ so two workers racing on near-duplicates end as one original and one repeat.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from redis import Redis
 
@@ -20,7 +20,6 @@ from workers.dedup import signature as sigmod
 from workers.dedup.stories import (
     PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features,
 )
-from workers.commit import hmget_many
 from workers.dedup.candidates import Pool, choose_in
 
 
@@ -117,10 +116,56 @@ return out
 """
 
 
+# For each post key: its stored features only when the caller does not already hold them
+# for the content hash it names (ARGV[i], '' if none); the story and repeat root always.
+READ_CANDIDATES_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local row = redis.call('HMGET', key, 'st', 'rr', 'hash')
+  if not row[3] then
+    out[i] = false
+  elseif row[3] == ARGV[i] then
+    out[i] = {row[1], row[2]}
+  else
+    out[i] = redis.call('HMGET', key, 'st', 'rr', 'hash', 'sig', 'an', 'nm', 'ts')
+  end
+end
+return out
+"""
+
+
+class CandidateCache:
+    """Stored features of indexed posts by post key, with the content hash they belong to.
+
+    The recent posts of a blog are candidates for every document of that blog; their stored
+    features (signature, phrases, names: ~1 KB each) only change when the post's content
+    hash does (the commit writes them with it), so a worker that read them once asks Redis
+    only for the hash it holds. Least recently used entries go first; ~6 KB each, so 2,048
+    keep a worker's peak RSS in bounds (docs/performance.md). One per processor, that is
+    per connection: it holds what that Redis stored."""
+
+    def __init__(self, maxsize: int = 2048) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, tuple[str, Features]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[str, Features] | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: str, content_hash: str, features: Features) -> None:
+        self._entries[key] = (content_hash, features)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+
 class IndexReader:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, cache: CandidateCache | None = None) -> None:
         self.redis = redis
         self.keys = keys
+        self.cache = cache if cache is not None else CandidateCache()
 
     def buckets(self, names: list[str]) -> dict[str, set[str]]:
         """Members of each bucket (keyed by full Redis key) that can still decide anything.
@@ -131,10 +176,11 @@ class IndexReader:
         reads about 800 mostly empty buckets, and 800 pipelined commands cost the client
         far more than the server.
         """
-        full = sorted({self.keys.lsh(n) for n in names})
-        if not full:
+        by_key = sorted({self.keys.lsh(n): n.startswith("n:") for n in names}.items())
+        if not by_key:
             return {}
-        flags = ["1" if is_name_bucket(k) else "0" for k in full]
+        full = [k for k, _ in by_key]
+        flags = ["1" if is_name else "0" for _, is_name in by_key]
         rows = self._read(keys=full, args=[RARE_NAME_MAX, *flags])
         return {
             key: {m.decode() if isinstance(m, bytes) else m for m in row}
@@ -152,23 +198,38 @@ class IndexReader:
         """The stored features of candidate posts; expired ones are left out."""
         ordered = sorted(refs)
         keys = [self.keys.post(*r.rsplit("|", 1)) for r in ordered]
-        rows = hmget_many(self.redis, keys, ("sig", "an", "nm", "ts", "st", "rr"))
+        held = [self.cache.get(k) for k in keys]
+        rows: list = []
+        for start in range(0, len(keys), _READ_CHUNK):
+            rows.extend(self._read_candidates(keys=keys[start : start + _READ_CHUNK],
+                                              args=[h[0] if h else "" for h in held[start : start + _READ_CHUNK]]))
         out = {}
-        for r, row in zip(ordered, rows):
-            if row[0] is None:
+        for r, key, row, have in zip(ordered, keys, rows, held):
+            if row is None:
                 continue
-            sig, an, nm, ts, st, rr = (v.decode() if isinstance(v, bytes) else v for v in row)
-            out[r] = Indexed(r, r.rsplit("|", 1)[1], stored_features(sig, an, nm, ts), st, rr)
+            row = [v.decode() if isinstance(v, bytes) else v for v in row]
+            if len(row) == 2:  # the hash we hold: the features we hold
+                features = have[1]  # type: ignore[index]
+            elif row[3] is None:  # a post stored without features (none are, since the index exists)
+                continue
+            else:
+                features = stored_features(*row[3:])
+                self.cache.put(key, row[2], features)
+            out[r] = Indexed(r, r.rsplit("|", 1)[1], features, row[0], row[1])
         return out
 
+    @property
+    def _read_candidates(self):
+        if not hasattr(self, "_candidates_script"):
+            self._candidates_script = self.redis.register_script(READ_CANDIDATES_LUA)
+        return self._candidates_script
 
-@lru_cache(maxsize=2048)
+
+_READ_CHUNK = 2000
+
+
 def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Features:
-    """An indexed post's features from its stored fields. Cached by value: the recent posts
-    of a blog are candidates for every document of that blog, and decoding the signature and
-    unpacking the phrases cost more than reading them. Features are immutable, so a cached
-    one is as good as a fresh one. ~6 KB each: 2,048 of them keep a worker's peak RSS in
-    bounds (docs/performance.md), enough for the recent posts of the blogs it is serving."""
+    """An indexed post's features from its stored fields."""
     return Features(sigmod.decode(sig), tuple(anchors.split()), frozenset(names.split()), int(published_ms))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 AGENCIES = (
@@ -232,9 +233,12 @@ def fingerprint_url(url: str) -> str:
     return _fingerprint_url(url.strip())
 
 
+@lru_cache(maxsize=2048)
 def fingerprint_text(text: str) -> str:
     """The text as the content hash sees it: quotes, dashes, spacing and the tracking
-    parameters of the links it contains (``?utm_source=tw``, ``&fbclid=…``) do not count."""
+    parameters of the links it contains (``?utm_source=tw``, ``&fbclid=…``) do not count.
+    Cached: a new post's title and body are fingerprinted for its content hash and again
+    for the per-field hashes that say what a later edit changed."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     if "://" in text or "www." in text.lower():
         text = _URL.sub(_url_in_text, text)

@@ -1,9 +1,9 @@
 """Run the benchmark: ``python bench/run.py [--json] [--posts N] [--quick]``.
 
-A thin script: the harness is ``liveblog.benchmark`` (shared with ``liveblog bench``),
-which imports ``bench/corpus.py`` and ``bench/naive.py`` from this directory by path.
-It starts a private redis-server on a free port unless ``REDIS_URL`` is set (that
-database is flushed). See docs/performance.md.
+A thin script: the harness is ``liveblog.benchmark`` (shared with ``liveblog bench``), its
+corpus and naive baseline ``liveblog.benchkit``. It starts a private redis-server on a free
+port unless ``REDIS_URL`` is set (that database is flushed, so one holding keys is refused
+without ``--flush``). See docs/performance.md.
 """
 
 import sys

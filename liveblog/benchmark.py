@@ -1,20 +1,19 @@
 """The benchmark harness behind ``liveblog bench`` and ``bench/run.py``.
 
-It needs a source checkout: the corpus generator and the naive baseline live in
-``bench/`` (scripts, not an installed package) and are imported from there by path
-(``bench/`` next to this package). The harness itself lives here so that the CLI
-command and the thin ``bench/run.py`` script share one implementation.
+The corpus generator and the naive baseline are :mod:`liveblog.benchkit`, installed with
+the package, so ``liveblog bench`` runs from a wheel as well as from a checkout. The CLI
+command and the thin ``bench/run.py`` script share this one implementation.
 
 Every scenario runs against a flushed database on a private ``redis-server`` started
 on a free loopback port (or on ``REDIS_URL`` when it is set — that database is
 FLUSHED, so the bench refuses one that holds keys unless ``--flush`` says it may).
 Workers are real processes:
 ``python -m liveblog.cli worker --burst --processes N`` for liveblog-stream and
-``python bench/naive.py worker --burst`` (×N) for the baseline.
+``python -m liveblog.benchkit.naive worker --burst`` (×N) for the baseline.
 
 Scenarios (one run, same generated corpus family, same machine):
 
-* **naive** — one RQ job per post, default forking ``rq.Worker`` (see ``bench/naive.py``).
+* **naive** — one RQ job per post, default forking ``rq.Worker`` (see :mod:`liveblog.benchkit.naive`).
 * **new** — all-new posts with full enrichment, at 1, 2 and N (= CPU count) processes.
 * **repoll** — a page polled again and again (≥ 90 % duplicates), after a priming poll.
 * **latency** — documents submitted at a fixed rate while 2 workers run (not burst):
@@ -50,20 +49,11 @@ import redis
 from liveblog import redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / "bench"
 
 REQUIRED_KEYS = (
     "naive_posts_per_s", "new_posts_per_s", "repoll_posts_per_s", "ratio_new", "ratio_repoll",
     "scaling_2_vs_1", "latency_p50_ms", "latency_p99_ms", "worker_peak_rss_mb",
 )
-
-
-def _bench_module(name: str):
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    if not (BENCH_DIR / f"{name}.py").exists():
-        raise RuntimeError(f"liveblog bench needs a source checkout: {BENCH_DIR / (name + '.py')} not found")
-    return __import__(name)
 
 
 @dataclass
@@ -195,7 +185,7 @@ class RssSampler:
 def _env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RQ_REDIS_URL")}
     env["REDIS_URL"] = url
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(BENCH_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
@@ -286,8 +276,10 @@ class Harness:
         self.plan = plan
         self.conn = redis.Redis.from_url(url)
         self.workdir = workdir
-        self.corpus = _bench_module("corpus")
-        self.naive = _bench_module("naive")
+        from liveblog.benchkit import corpus, naive
+
+        self.corpus = corpus
+        self.naive = naive
         self.progress = progress or (lambda msg: None)
         self.base_time = datetime(2024, 10, 12, 20, 0, tzinfo=timezone.utc)
 
@@ -357,7 +349,7 @@ class Harness:
         t0 = time.time()
         job_ids = self.naive.enqueue(self.conn, posts, self.base_time)
         enqueued = time.time()
-        cmd = [sys.executable, str(BENCH_DIR / "naive.py"), "worker", "--burst"]
+        cmd = [sys.executable, "-m", "liveblog.benchkit.naive", "worker", "--burst"]
         procs = []
         with _log(self.workdir / f"naive-{processes}.log") as log:
             launched = time.time()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
 from workers.dedup.candidates import choose
 from workers.dedup.stories import Features, best, dedup_features, followup_evidence, link, owners_of
 
@@ -32,11 +30,8 @@ def stored(f: Features) -> Features:
 
 
 def bench_posts(count: int) -> list[tuple[str, str]]:
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import corpus
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    from liveblog.benchkit import corpus
+
     blog = corpus.Blog("cand", seed=5, posts=count)
     return [(blog.post(i).title, blog.post(i).body) for i in range(count)]
 

@@ -19,7 +19,7 @@ organisations, quotes and quantities so every enricher has work to do.
 Everything comes from ``random.Random(seed)``: the same arguments give the same
 bytes on every machine.
 
-    from corpus import Blog
+    from liveblog.benchkit.corpus import Blog
     blog = Blog("storm-1", seed=7, posts=200)
     page = blog.page(newest=49, size=50)     # text of posts 0..49, newest first
 """

@@ -20,8 +20,8 @@ What a first design would do, made as fair as it can be:
   trips, no atomic commit of dedup state + event (a crash between SET and XADD loses the
   event), no edit detection.
 
-Run by the harness (``liveblog.benchmark``) as ``python bench/naive.py worker --burst``
-with ``REDIS_URL`` set; ``PYTHONPATH`` must hold the repository root and ``bench/``.
+Run by the harness (``liveblog.benchmark``) as ``python -m liveblog.benchkit.naive worker
+--burst`` with ``REDIS_URL`` set.
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ import argparse
 import os
 import sys
 from datetime import datetime
-from pathlib import Path
 
 QUEUE = "naive-ingest"
-JOB = "naive.process_post"
+JOB = "liveblog.benchkit.naive.process_post"
 EVENTS = "liveblog:events"  # the same stream the harness watches for liveblog-stream
 DEDUP_TTL_S = 7 * 24 * 3600
 
@@ -137,8 +136,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    here = Path(__file__).resolve().parent
-    for p in (str(here.parent), str(here)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
     sys.exit(main())

@@ -211,6 +211,7 @@ class DocumentProcessor:
                 return outcome
             for name, value in tally.items():
                 setattr(outcome, name, value)
+            self.index.remember(planned)
             outcome.repeat, outcome.retracted = repeats, len(retracted)
             outcome.events = [p.event_json for p in planned if p.event_json] + [r.event_json for r in retracted]
             return outcome

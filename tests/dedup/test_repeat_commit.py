@@ -148,3 +148,28 @@ def test_counters_reconcile_with_repeats_and_retractions(processor, conn, settin
     assert (c["posts_repeat"], c["posts_retracted"]) == (1, 1)
     assert result["reconciled"]["posts"] and result["reconciled"]["events"]
     assert c["events_published"] == conn.xlen("liveblog:events")
+
+
+def test_features_a_worker_holds_for_its_own_commits_are_what_a_fresh_read_gives(processor, conn):
+    """The candidate cache is filled two ways: by reads, and by the worker's own commits.
+    Both must be exactly what the index stores, or a worker with a warm cache would decide
+    stories differently from a fresh one (and a replay would not repeat its output)."""
+    from workers.dedup.index import IndexReader, ref
+
+    first = post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)
+    second = post("p", 9, "Ferry services suspended on the Tessel estuary", OTHER_FLOOD)
+    processor.process(page([first], minutes_after=5))  # commits first: held from the commit
+    processor.process(page([first, second], minutes_after=5))  # reads first back, commits second
+    keys = processor.committer.keys
+    post_ids = [m.decode() for m in conn.zrange(keys.post_index("valley"), 0, -1)]
+    assert len(post_ids) == 2
+    read = IndexReader(conn, keys).posts({ref("valley", p) for p in post_ids})  # an empty cache
+    assert len(read) == 2
+    for post_id in post_ids:
+        key = keys.post("valley", post_id)
+        content_hash, held = processor.index.cache.get(key)
+        stored = read[ref("valley", post_id)].features
+        assert content_hash == conn.hget(key, "hash").decode()
+        assert (held.sig == stored.sig).all() and held.sig.dtype == stored.sig.dtype
+        assert (held.anchors, held.names, held.published_ms, held.sentences, held.blog) == (
+            stored.anchors, stored.names, stored.published_ms, (), "")

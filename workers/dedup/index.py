@@ -218,6 +218,14 @@ class IndexReader:
             out[r] = Indexed(r, r.rsplit("|", 1)[1], features, row[0], row[1])
         return out
 
+    def remember(self, planned) -> None:
+        """After a commit: the features just stored for its created and updated posts, as the
+        index will give them back (the next document of the blog finds them as candidates)."""
+        for p in planned:
+            if p.decision in ("created", "updated") and p.signature:
+                self.cache.put(p.key, p.content_hash, stored_features(p.signature, p.anchors, p.names,
+                                                                      str(p.published_ms)))
+
     @property
     def _read_candidates(self):
         if not hasattr(self, "_candidates_script"):

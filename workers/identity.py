@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 
 from schemas.posts import rfc3339
 from workers.normalize import fingerprint_text
@@ -21,6 +22,7 @@ def _digest(*parts: str, size: int = 16) -> str:
     return h.hexdigest()[:size]
 
 
+@lru_cache(maxsize=8192)
 def normalized_title(title: str) -> str:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).strip()
 

@@ -60,7 +60,15 @@ def replace_lone_surrogates(text: str) -> str:
 
 
 def has_lone_surrogate(text: str) -> bool:
-    return not text.isascii() and _SURROGATE.search(text) is not None
+    """A surrogate code point (U+D800-U+DFFF) in ``text``: exactly what strict UTF-8 cannot
+    encode, and encoding is several times faster than searching for them."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def readable(line: str) -> str:
@@ -81,7 +89,9 @@ def clean_text(text: str) -> str:
     return "\n".join(map(_clean_line, text.split("\n")))
 
 
+@lru_cache(maxsize=8192)
 def _clean_line(line: str) -> str:
+    """Cached: a re-polled page brings back the same lines."""
     if line.isascii() and "\t" not in line and "  " not in line:  # nothing for _SPACES to fold
         return line.strip()
     return _SPACES.sub(" ", line).strip()

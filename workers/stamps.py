@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.errors import InputRejected
@@ -91,8 +92,10 @@ class Stamp:
     author: str | None = None
 
 
+@lru_cache(maxsize=8192)
 def parse_stamp_line(line: str) -> Stamp | None:
-    """Return the stamp if the whole line is one, else None."""
+    """Return the stamp if the whole line is one, else None. Cached (a ``Stamp`` is frozen):
+    the text parser asks of every line of a page, and a re-polled page repeats its lines."""
     match = STAMP_RE.match(line)
     if not match:
         return None

@@ -41,6 +41,7 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
     with structlog.contextvars.bound_contextvars(job_id=job_id, **ident):
         try:
             raw = RawDocument.decode(payload)
+            failpoints.stall_once("stall_once")  # tests hang a job here, for RQ's timeout to end
             outcome = runtime.processor(conn).process(raw)
             if outcome.status == "committed":
                 failpoints.hit("after_commit")  # tests crash here: committed, not yet marked done

@@ -62,3 +62,39 @@ def test_sigterm_lets_the_current_job_finish_then_the_worker_exits_cleanly(conn,
     assert conn.xlen("liveblog:events") == posts
     report = stats.collect(conn, settings)
     assert report["jobs"]["started"] == 0 and report["jobs"]["failed"] == 0 and report["reconciled"]["ok"]
+
+
+@pytest.mark.slow
+def test_a_real_worker_whose_job_hangs_is_stopped_by_the_timeout_and_the_retry_publishes_once(
+        conn, settings, redis_url, tmp_path):
+    """In a real `liveblog worker` process (the test above runs RQ in-process): the first job
+    hangs, RQ's timeout ends it, the retry processes the document, and the worker keeps
+    serving the next one."""
+    from tests.helpers import assert_exactly_once, stream_events, wait_until_settled
+    from tests.test_replay import kill_group
+
+    assert submit(conn, doc(STORM.read_bytes(), blog_id="hung"), settings)
+    assert submit(conn, doc(STORM.read_bytes(), blog_id="after"), settings)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        proc = workers(redis_url, 1, log=log, LIVEBLOG_FAILPOINTS="stall_once", LIVEBLOG_JOB_TIMEOUT_S="2",
+                       LIVEBLOG_JOB_RETRIES="2", LIVEBLOG_RETRY_INTERVALS_S="0", LIVEBLOG_MAINTENANCE_INTERVAL_S="1")
+    started = time.monotonic()
+    try:
+        wait_until_settled(conn, settings, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        kill_group(proc)
+    lines = log_path.read_text()
+    assert proc.returncode == 0, lines[-2000:]
+    assert lines.count('"job_timeout_retry"') == 1, lines[-3000:]
+    assert elapsed >= 2, "the hung job must have run into its 2 s timeout"
+    c = counters(conn)
+    assert c["documents_accepted"] == 2 and c["documents_processed"] == 2
+    assert c.get("documents_dead_lettered", 0) == 0 and conn.xlen("liveblog:deadletter") == 0
+    events = stream_events(conn)
+    for blog in ("hung", "after"):
+        assert_exactly_once([e for e in events if e["data"]["blog"]["id"] == blog], posts=22, edits=0)
+    assert stats.collect(conn, settings)["jobs"]["failed"] == 0

@@ -48,6 +48,16 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(10)
 
 
+def stop_pool(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """SIGTERM a worker pool (each process finishes its job and exits), then make sure the
+    whole group is gone."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    finally:
+        kill_group(proc)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case, conn, settings, redis_url, tmp_path):
     path, tz, edit = CASES[case]
@@ -65,9 +75,7 @@ def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case,
         accepted = sum(submit(conn, raw, settings) for raw in docs)
         wait_until_settled(conn, settings, timeout=180)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        kill_group(proc)
+        stop_pool(proc)
     assert proc.returncode == 0, log_path.read_text()[-2000:]
 
     expected_posts = {"storm-sample": 22, "independent-seed": 52}[case]

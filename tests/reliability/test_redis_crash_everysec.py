@@ -11,7 +11,6 @@ stream with every post exactly once.
 from __future__ import annotations
 
 import json
-import signal
 
 import pytest
 
@@ -96,7 +95,7 @@ def test_a_power_cut_under_everysec_while_workers_commit_loses_nothing_and_publi
     from liveblog.connect import connect as connect_
     from tests.helpers import wait_for, wait_until_settled
     from tests.reliability.test_kill import FAST_RECOVERY
-    from tests.test_replay import kill_group
+    from tests.test_replay import stop_pool
 
     server = RedisServer(tmp_path, extra=["--appendonly", "yes", "--appendfsync", "everysec"]).start()
     settings = Settings(redis_url=server.url, retry_intervals_s=(0,), job_retries=20)
@@ -137,9 +136,7 @@ def test_a_power_cut_under_everysec_while_workers_commit_loses_nothing_and_publi
         record(f"power_cut_everysec_with_workers[{processed_before} of {len(unique)} processed at the cut, "
                f"{lost_events} event writes cut, restored by re-running their jobs]", conn)
     finally:
-        pool.send_signal(signal.SIGTERM)
         try:
-            pool.wait(60)
-            kill_group(pool)
+            stop_pool(pool)
         finally:
             server.stop()

@@ -24,7 +24,7 @@ from tests.helpers import (
 )
 from tests.reliability.conftest import record
 from tests.reliability.test_kill import FAST_RECOVERY
-from tests.test_replay import kill_group, workers
+from tests.test_replay import stop_pool, workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
@@ -56,10 +56,8 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
         assert_exactly_once(stream_events(conn), posts=22, edits=1)
         record(f"redis_restart[{fsync}]", conn)
     finally:
-        pool.send_signal(signal.SIGTERM)
         try:
-            pool.wait(60)
-            kill_group(pool)
+            stop_pool(pool)
         finally:
             server.stop()
             redis.Redis.close(conn)

@@ -211,7 +211,8 @@ class DocumentProcessor:
                 return outcome
             for name, value in tally.items():
                 setattr(outcome, name, value)
-            self.index.remember(planned)
+            self.index.remember([(p.key, p.content_hash, features[i]) for i, p in enumerate(planned)
+                                 if p.decision in ("created", "updated")])
             outcome.repeat, outcome.retracted = repeats, len(retracted)
             outcome.events = [p.event_json for p in planned if p.event_json] + [r.event_json for r in retracted]
             return outcome

@@ -218,13 +218,12 @@ class IndexReader:
             out[r] = Indexed(r, r.rsplit("|", 1)[1], features, row[0], row[1])
         return out
 
-    def remember(self, planned) -> None:
-        """After a commit: the features just stored for its created and updated posts, as the
-        index will give them back (the next document of the blog finds them as candidates)."""
-        for p in planned:
-            if p.decision in ("created", "updated") and p.signature:
-                self.cache.put(p.key, p.content_hash, stored_features(p.signature, p.anchors, p.names,
-                                                                      str(p.published_ms)))
+    def remember(self, committed: list[tuple[str, str, Features]]) -> None:
+        """After a commit: (post key, content hash, features) of its created and updated posts,
+        held as the index gives them back - without a new post's sentences, which are not
+        stored - so the next document of the blog finds them without reading them."""
+        for key, content_hash, f in committed:
+            self.cache.put(key, content_hash, Features(f.sig, f.anchors, f.names, f.published_ms))
 
     @property
     def _read_candidates(self):

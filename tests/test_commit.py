@@ -37,15 +37,22 @@ def test_repolled_unchanged_page_publishes_nothing_and_counts_duplicates(process
     assert stats["posts_duplicate"] == 22 and stats["events_published"] == 22
 
 
+def the_one_update(outcome, conn, *, duplicates: int, changes: list[str]) -> dict:
+    """The document re-polled after one edit: nothing created, one post updated, the rest
+    duplicates; its event is the stream's last, revision 2, naming exactly ``changes``."""
+    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, duplicates)
+    update = stream_events(conn)[-1]
+    assert update["type"] == "liveblog.post.updated"
+    assert update["data"]["post"]["revision"] == 2
+    assert update["data"]["changes"] == changes
+    return update
+
+
 def test_edited_post_publishes_one_update_naming_what_changed(processor, conn):
     processor.process(doc(STORM.read_bytes()))
     edited = STORM.read_bytes().replace(b"Two mountain rescue teams", b"Three mountain rescue teams")
     outcome = processor.process(doc(edited, minutes=5))
-    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 21)
-    update = stream_events(conn)[-1]
-    assert update["type"] == "liveblog.post.updated"
-    assert update["data"]["post"]["revision"] == 2
-    assert update["data"]["changes"] == ["body"]
+    update = the_one_update(outcome, conn, duplicates=21, changes=["body"])
     assert update["data"]["post"]["body"].startswith("Three mountain rescue teams")
     assert update["data"]["post"]["updated_at"] == "2024-10-13T12:05:00Z"
 
@@ -138,11 +145,7 @@ def test_a_link_whose_only_change_is_tracking_parameters_is_a_duplicate(processo
 def test_a_link_whose_id_parameter_changes_is_an_update(processor, conn):
     processor.process(doc(_with_link("&utm_source=tw")))
     outcome = processor.process(doc(_with_link("&utm_source=tw", target="124"), minutes=5))
-    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 21)
-    update = stream_events(conn)[-1]
-    assert update["type"] == "liveblog.post.updated"
-    assert update["data"]["post"]["revision"] == 2
-    assert update["data"]["changes"] == ["body"]
+    update = the_one_update(outcome, conn, duplicates=21, changes=["body"])
     assert "https://news.example/rescue?id=124&utm_source=tw)" in update["data"]["post"]["body"]
 
 
@@ -177,20 +180,14 @@ def test_an_update_names_exactly_the_field_that_changed(processor, conn, field, 
     first = processor.process(doc(_feed(), blog_id="marathon"))
     assert first.created == 2
     outcome = processor.process(doc(_feed(**edit), minutes=5, blog_id="marathon"))
-    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 1)
-    update = stream_events(conn)[-1]
-    assert update["type"] == "liveblog.post.updated"
-    assert update["data"]["post"]["revision"] == 2
-    assert update["data"]["changes"] == [field]
+    the_one_update(outcome, conn, duplicates=1, changes=[field])
 
 
 def test_an_author_change_in_a_text_page_is_an_update_of_the_author_only(processor, conn):
     processor.process(doc(STORM.read_bytes()))
     edited = STORM.read_bytes().replace(b"11:20 , Daniel Okoro", b"11:20 , Daniel Okoro and Mira Quell")
     outcome = processor.process(doc(edited, minutes=5))
-    assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 1, 21)
-    update = stream_events(conn)[-1]
-    assert (update["data"]["post"]["revision"], update["data"]["changes"]) == (2, ["author"])
+    the_one_update(outcome, conn, duplicates=21, changes=["author"])
 
 
 def test_a_related_link_whose_only_change_is_tracking_parameters_is_a_duplicate(processor, conn):

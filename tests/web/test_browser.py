@@ -87,6 +87,19 @@ def visible_titles(page) -> list[str]:
     return page.eval_on_selector_all("article.card:not([hidden]) .title", "nodes => nodes.map(n => n.textContent)")
 
 
+def assert_filtered(page, select: str, value: str, chip: str, expected: list[str], total: int) -> None:
+    """Choose ``value`` in the ``select`` filter: exactly the ``expected`` titles stay visible,
+    the counter says so, and every visible card carries a ``chip`` chip with that value."""
+    page.select_option(select, value)
+    assert sorted(visible_titles(page)) == expected
+    assert page.text_content("#counts") == f"showing {len(expected)} of {total} posts"
+    for chips in page.eval_on_selector_all(
+        "article.card:not([hidden]) .chips",
+        "nodes => nodes.map(n => [...n.querySelectorAll('." + chip + "')].map(c => c.textContent))",
+    ):
+        assert value in chips
+
+
 def test_a_committed_post_appears_within_a_second_and_the_topic_filter_keeps_only_matches(
     page, conn, settings, work
 ):
@@ -117,13 +130,7 @@ def test_a_committed_post_appears_within_a_second_and_the_topic_filter_keeps_onl
         topic = "military"
         expected = sorted(e["data"]["post"]["title"] for e in events if topic in e["data"]["topics"])
         assert 0 < len(expected) < len(events)
-        page.select_option("#filter-topic", topic)
-        assert sorted(visible_titles(page)) == expected
-        assert page.text_content("#counts") == f"showing {len(expected)} of {len(events)} posts"
-        for chips in page.eval_on_selector_all(
-            "article.card:not([hidden]) .chips", "nodes => nodes.map(n => [...n.querySelectorAll('.topic')].map(c => c.textContent))"
-        ):
-            assert topic in chips
+        assert_filtered(page, "#filter-topic", topic, "topic", expected, len(events))
 
         page.select_option("#filter-topic", "")
         assert len(visible_titles(page)) == len(events)
@@ -139,13 +146,7 @@ def test_a_committed_post_appears_within_a_second_and_the_topic_filter_keeps_onl
         assert 1 < len(with_entity) < len(events)
         options = page.eval_on_selector_all("#filter-entity option", "os => os.map(o => o.value)")
         assert options[0] == "" and set(options[1:]) == set(mentions)  # one option per entity on the page
-        page.select_option("#filter-entity", entity)
-        assert sorted(visible_titles(page)) == with_entity
-        assert page.text_content("#counts") == f"showing {len(with_entity)} of {len(events)} posts"
-        for chips in page.eval_on_selector_all(
-            "article.card:not([hidden]) .chips", "nodes => nodes.map(n => [...n.querySelectorAll('.entity')].map(c => c.textContent))"
-        ):
-            assert entity in chips
+        assert_filtered(page, "#filter-entity", entity, "entity", with_entity, len(events))
         hidden_stories = page.eval_on_selector_all("section.story[hidden]", "ns => ns.length")
         assert hidden_stories > 0  # a story with no matching card is hidden as a whole
         both = sorted(e["data"]["post"]["title"] for e in events

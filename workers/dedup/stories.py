@@ -171,12 +171,6 @@ def anchors(title: str, body: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def phrase_sentences(title: str, body: str) -> tuple[frozenset[int], ...]:
-    """24-bit hashes of the word 4-grams with two content words or more, per sentence (the
-    title is a sentence); sentences without one are left out."""
-    return _phrase_sentences([words(title), *sentence_words(body)])
-
-
 def sentence_words(body: str) -> list[list[str]]:
     """The words of each sentence of ``body``; together, in order, they are ``words(body)``
     (sentences split only where there is no word character)."""
@@ -184,6 +178,8 @@ def sentence_words(body: str) -> list[list[str]]:
 
 
 def _phrase_sentences(word_lists: list[list[str]]) -> tuple[frozenset[int], ...]:
+    """24-bit hashes of the word 4-grams with two content words or more, per sentence (the
+    words of the title, then of each sentence of the body); sentences without one are left out."""
     assert PHRASE_WORDS == 4, "the windows below are written out for 4-grams"
     out = []
     for ws in word_lists:

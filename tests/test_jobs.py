@@ -226,3 +226,36 @@ def test_a_burst_run_waits_for_the_retry_a_transient_error_scheduled(conn, setti
     report = stats.collect(conn, settings)
     assert report["counters"]["documents_processed"] == 1 and report["jobs"]["scheduled"] == 0
     assert conn.xlen("liveblog:events") == 22 and report["reconciled"]["ok"]
+
+
+def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_would(conn, settings, monkeypatch):
+    runtime.configure(settings, PlainEnricher())
+    worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
+    worker.register_birth()
+    sent: list[int] = []
+    real_pipeline = conn.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+        pipe.execute = lambda *a, **k: sent.append(len(pipe.command_stack)) or real_execute(*a, **k)
+        return pipe
+
+    monkeypatch.setattr(conn, "pipeline", counting_pipeline)
+    worker_ttl = worker.worker_ttl + 60
+    worker.heartbeat()
+    assert sent == [3]  # HSET last_heartbeat, EXPIRE worker key, EXPIRE executions key: one round trip
+    assert worker_ttl - 2 <= conn.ttl(worker.key) <= worker_ttl
+    worker.heartbeat()  # the same TTL again within a second: nothing new to say
+    assert sent == [3]
+    # a job's longer TTL, sent inside RQ's own pipeline, then the worker's own TTL again:
+    # the second is sent even within the second, so the key is back on the worker's TTL
+    with conn.pipeline() as pipe:
+        worker.heartbeat(worker_ttl + 500, pipeline=pipe)
+        pipe.execute()
+    assert conn.ttl(worker.key) > worker_ttl
+    worker.heartbeat()
+    assert conn.ttl(worker.key) <= worker_ttl
+    assert conn.hget(worker.key, "last_heartbeat")
+    worker.register_death()
+    runtime.configure(settings)

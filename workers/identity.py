@@ -32,9 +32,15 @@ def post_key(blog_id: str, *, source_id: str | None, published_at: datetime, tit
 
     ``occurrence`` separates two posts of one page that share stamp and title.
     """
+    return _post_key(blog_id, source_id or "", rfc3339(published_at) or "", title, occurrence)
+
+
+@lru_cache(maxsize=8192)
+def _post_key(blog_id: str, source_id: str, stamp: str, title: str, occurrence: int) -> str:
+    """Cached by the strings hashed: a re-polled page asks again for every post it still shows."""
     if source_id:
         return "s-" + _digest(blog_id, "source", source_id)
-    return "t-" + _digest(blog_id, rfc3339(published_at) or "", normalized_title(title), str(occurrence))
+    return "t-" + _digest(blog_id, stamp, normalized_title(title), str(occurrence))
 
 
 def content_hash(*, title: str, body: str, author: str | None, published_at: datetime) -> str:

@@ -66,3 +66,17 @@ def test_choose_matches_link_and_best_pair_by_pair(seed, rules):
 def test_choose_with_no_candidates_is_none():
     f = dedup_features("Title words here now", "Body of the post with some words in it.", 0, "b")
     assert choose(f, [], rare=frozenset(), **RULES) is None
+
+
+# the bucket-kind checks scan the key in place; held to the plain form (the bucket name
+# after the first ":lsh:", or the whole key when there is none)
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from workers.dedup import index as _index  # noqa: E402
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(st.text(alphabet=list("lsh:nrx"), max_size=14))
+def test_bucket_kind_checks_are_the_prefix_of_the_bucket_name(key):
+    assert _index.is_name_bucket(key) == _index._bucket(key).startswith("n:")
+    assert _index.is_recent_bucket(key) == _index._bucket(key).startswith("r:")

@@ -80,12 +80,18 @@ def _bucket(key: str) -> str:
     return key.split(":lsh:", 1)[-1]
 
 
+def _bucket_starts(key: str, kind: str) -> bool:
+    """``_bucket(key).startswith(kind)`` without slicing the key (asked ~1,000 times per document)."""
+    at = key.find(":lsh:")
+    return key.startswith(kind, at + 5 if at >= 0 else 0)
+
+
 def is_name_bucket(key: str) -> bool:
-    return _bucket(key).startswith("n:")
+    return _bucket_starts(key, "n:")
 
 
 def is_recent_bucket(key: str) -> bool:
-    return _bucket(key).startswith("r:")
+    return _bucket_starts(key, "r:")
 
 
 def verified_sizes(members: dict[str, set[str]]) -> dict[str, int]:

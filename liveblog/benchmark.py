@@ -247,6 +247,7 @@ class Burst:
     redis_commands: int
     peak_rss_mb: float
     counters: dict = field(default_factory=dict)
+    profile: dict = field(default_factory=dict)  # ms per post by stage, from the workers' job_done lines
 
     @property
     def posts_per_s(self) -> float:
@@ -263,8 +264,34 @@ class Burst:
             "processing_s": round(self.processing_s, 3), "wall_s": round(self.wall_s, 3),
             "enqueue_s": round(self.enqueue_s, 3), "startup_s": round(self.startup_s, 3),
             "redis_commands_per_post": round(self.redis_commands / max(self.posts, 1), 2),
-            "peak_rss_mb": self.peak_rss_mb, "counters": self.counters,
+            "peak_rss_mb": self.peak_rss_mb, "counters": self.counters, "ms_per_post": self.profile,
         }
+
+
+def job_profile(log_lines, posts: int, processes: int, processing_s: float) -> dict[str, float]:
+    """Where a burst's time went, in ms per post: each stage's wall time summed over the
+    ``job_done`` lines of the workers' JSON log (``stage_ms``), ``job`` = their whole
+    durations, and ``outside_jobs`` = the worker-time of the processing window not spent
+    in a job (RQ's dequeue and bookkeeping, the job's own Redis counters, waiting for
+    the CPU that Redis and the other workers hold)."""
+    stages: dict[str, float] = {}
+    job_ms = 0.0
+    for line in log_lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # RQ's own lines and anything else that is not one JSON object
+        if not isinstance(entry, dict) or entry.get("event") != "job_done":
+            continue
+        job_ms += float(entry.get("duration_ms") or 0)
+        for stage, ms in (entry.get("stage_ms") or {}).items():
+            stages[stage] = stages.get(stage, 0.0) + float(ms)
+    if not posts:
+        return {}
+    out = {k: round(v / posts, 3) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])}
+    out["job"] = round(job_ms / posts, 3)
+    out["outside_jobs"] = round(max(processing_s * processes * 1000 - job_ms, 0.0) / posts, 3)
+    return out
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -338,9 +365,12 @@ class Harness:
         posts = delta.get("posts_seen", 0)
         if posts != expected_posts or delta.get("documents_dead_lettered", 0):
             raise RuntimeError(f"{name}: expected {expected_posts} posts processed, counters say {delta}")
+        processing_s = end - (first_start or launched)
+        log = (self.workdir / f"{name}-{processes}.log").read_text("utf-8", errors="replace").splitlines()
         return Burst(name=name, processes=processes, posts=posts, documents=len(pages), enqueue_s=enqueued - t0,
-                     startup_s=(first_start or launched) - launched, processing_s=end - (first_start or launched),
-                     wall_s=end - t0, redis_commands=cmds, peak_rss_mb=peak, counters=delta)
+                     startup_s=(first_start or launched) - launched, processing_s=processing_s,
+                     wall_s=end - t0, redis_commands=cmds, peak_rss_mb=peak, counters=delta,
+                     profile=job_profile(log, posts, processes, processing_s))
 
     # -- naive baseline
     def naive_burst(self, posts: list[tuple[str, str]], processes: int) -> Burst:
@@ -623,10 +653,23 @@ def render(r: dict) -> str:
         f"MEMORY USAGE of one post key ~{r['redis_memory_usage_per_post_key']} bytes",
         f"ratios (processing window): all-new {r['ratio_new']}x, re-poll {r['ratio_repoll']}x; "
         f"(wall incl. enqueue + start-up: {r['ratio_new_wall']}x, {r['ratio_repoll_wall']}x)",
+        *_profile_lines(r),
         f"cpu_count {r['cpu_count']}, load average (1 min) at start/end {r['loadavg_1m_start_end']}, "
         f"redis {r['redis']}, elapsed {r['elapsed_s']} s",
     ]
     return "\n".join(lines)
+
+
+def _profile_lines(r: dict) -> list[str]:
+    """The stage profile of the headline all-new run and of the re-poll run (job_profile)."""
+    out = []
+    for label, key in (("all-new", f"new_{r['processes']}"), ("re-poll", "repoll")):
+        prof = r["runs"].get(key, {}).get("ms_per_post") or {}
+        if prof:
+            stages = ", ".join(f"{k} {v}" for k, v in prof.items() if k not in ("job", "outside_jobs"))
+            out.append(f"where the time goes, {label}, ms per post summed over workers: {stages}; "
+                       f"job {prof['job']}, outside jobs {prof['outside_jobs']}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

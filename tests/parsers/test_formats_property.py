@@ -88,3 +88,17 @@ def test_any_bytes_through_the_entry_point(data, fmt):
         assert isinstance(parse(raw), ParsedDocument)
     except InputRejected:
         pass
+
+
+# the mojibake pre-check tries the hint only where a match can start; held to the plain search
+_MOJIBAKE_ALPHABET = list("aZ 1\n") + ["\u0080", "\u009f", "\u00a0", "\u00a3", "\u00c1", "\u00c2", "\u00c3", "\u00e9",
+                                        "\u00f4", "\u00f5", "\u00bf", "\u00c0", "\u0152", "\u2019", "\u2014", "\u20ac",
+                                        "\u2122", "\u0600"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=_MOJIBAKE_ALPHABET, max_size=16))
+def test_mojibake_precheck_is_the_plain_hint_search(text):
+    from workers.parsers import _common
+
+    assert _common.may_hold_mojibake(text) == bool(_common._MOJIBAKE_HINT.search(text))

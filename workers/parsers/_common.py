@@ -46,6 +46,9 @@ _FIXER = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
+# Every match of _MOJIBAKE_HINT starts with one of these: search for them (a plain character
+# class, scanned ~4x faster than the alternation) and try the whole hint only there.
+_MOJIBAKE_START = re.compile("[\u0080-\u009f\u00c2-\u00f4]")
 EPOCH_MAX_S = 32_503_680_000  # year 3000: larger numbers are milliseconds or garbage
 MAX_HTML_DEPTH = 200
 
@@ -55,9 +58,14 @@ def repair_text(text: str) -> str:
 
     Bidirectional marks and right-to-left text pass through untouched.
     """
-    if _MOJIBAKE_HINT.search(text):
+    if may_hold_mojibake(text):
         text = ftfy.fix_text(text, _FIXER)
     return unicodedata.normalize("NFC", text)
+
+
+def may_hold_mojibake(text: str) -> bool:
+    """``bool(_MOJIBAKE_HINT.search(text))``, trying the hint only where one can start."""
+    return any(_MOJIBAKE_HINT.match(text, m.start()) for m in _MOJIBAKE_START.finditer(text))
 
 
 def tidy(text: str | None) -> str:

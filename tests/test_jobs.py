@@ -259,3 +259,27 @@ def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_wo
     assert conn.hget(worker.key, "last_heartbeat")
     worker.register_death()
     runtime.configure(settings)
+
+
+def test_a_job_saved_by_the_worker_keeps_the_payload_bytes_the_producer_wrote(conn, settings, work):
+    from rq.job import Job
+
+    from producers.enqueue import job_id_for
+    from workers.worker import LiveblogJob
+
+    raw = doc(STORM.read_bytes())
+    assert submit(conn, raw, settings)
+    key = f"rq:job:{job_id_for(raw.document_id)}"
+    written = conn.hget(key, "data")
+    work()
+    assert conn.hget(key, "status") == b"finished"
+    assert conn.hget(key, "data") == written  # saved again on success, not re-compressed
+    again = Job.fetch(job_id_for(raw.document_id), connection=conn, serializer=JSONSerializer)
+    assert list(again.args) == [raw.encode()]  # JSON: the tuple comes back as a list
+    # a payload changed after reading is compressed as RQ always does
+    job = LiveblogJob.fetch(job_id_for(raw.document_id), connection=conn, serializer=JSONSerializer)
+    assert job.func_name == JOB_PROCESS_DOCUMENT  # read the payload, then change it
+    job.args = ({"changed": True},)
+    job.save()
+    assert zlib.decompress(conn.hget(key, "data")) != zlib.decompress(written)
+    assert list(LiveblogJob.fetch(job.id, connection=conn, serializer=JSONSerializer).args) == [{"changed": True}]

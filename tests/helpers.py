@@ -69,13 +69,17 @@ def counters(conn) -> dict[str, int]:
     return {k.decode(): int(v) for k, v in conn.hgetall("liveblog:stats").items()}
 
 
-def replay_documents(text: str, *, blog_id: str, tz: str, edit: tuple[str, str]) -> list[RawDocument]:
+def replay_documents(text: str, *, blog_id: str, tz: str, edit: tuple[str, str],
+                     edit_arrives_first: bool = False) -> list[RawDocument]:
     """A growing page polled once a minute, with the traps of real polling.
 
     Every poll is a full snapshot. From the middle on, one early post carries an
     edit (``edit`` = (old, new) text). Some polls are repeated byte for byte
     (same document id), some re-polled a minute later unchanged, and a few are
     submitted out of order (a newer snapshot before an older one).
+    ``edit_arrives_first``: the first edited snapshot is also submitted before the
+    unedited snapshots just older than it (the swap crosses the edit), so a worker may
+    hold the old text of the edited post after another has committed the new one.
     """
     snapshots = growing_snapshots(text)
     old, new = edit
@@ -91,6 +95,10 @@ def replay_documents(text: str, *, blog_id: str, tz: str, edit: tuple[str, str])
             docs.append(doc(page.encode("utf-8"), minutes=2 * i + 1, blog_id=blog_id, tz=tz))  # unchanged re-poll
     for i in range(3, len(docs) - 1, 9):
         docs[i], docs[i + 1] = docs[i + 1], docs[i]  # out of order
+    if edit_arrives_first:
+        first_edit_at = T0 + timedelta(minutes=2 * (len(snapshots) // 2))
+        at = next(k for k, d in enumerate(docs) if d.fetched_at == first_edit_at)
+        docs.insert(max(at - 3, 0), docs.pop(at))  # ahead of the three polls before it, all unedited
     return docs
 
 

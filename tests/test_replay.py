@@ -20,9 +20,11 @@ from tests.helpers import (
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 SEED = SEEDS / "independent-ukraine-live-2022-01-28.txt"
-CASES = {
-    "storm-sample": (STORM, "Europe/London", ("the first named storm of the autumn", "the first named storm of this autumn")),
-    "independent-seed": (SEED, "Europe/London", ("which shares over 600km of its border", "which shares more than 600km of its border")),
+STORM_EDIT = ("the first named storm of the autumn", "the first named storm of this autumn")
+CASES = {  # path, zone, edit, whether the first edited poll arrives before older unedited ones
+    "storm-sample": (STORM, "Europe/London", STORM_EDIT, False),
+    "storm-sample-edit-first": (STORM, "Europe/London", STORM_EDIT, True),
+    "independent-seed": (SEED, "Europe/London", ("which shares over 600km of its border", "which shares more than 600km of its border"), False),
 }
 
 
@@ -60,10 +62,11 @@ def stop_pool(proc: subprocess.Popen, timeout: float = 60) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case, conn, settings, redis_url, tmp_path):
-    path, tz, edit = CASES[case]
+    path, tz, edit, edit_first = CASES[case]
     if not path.exists():
         pytest.skip(f"{path} is not here (../shared is only beside the CI checkout)")
-    docs = replay_documents(path.read_text(encoding="utf-8"), blog_id=case, tz=tz, edit=edit)
+    docs = replay_documents(path.read_text(encoding="utf-8"), blog_id=case, tz=tz, edit=edit,
+                            edit_arrives_first=edit_first)
     # Both processes ready before the first poll arrives: a warm worker commits a re-poll in
     # ~25 ms, so a burst pool's first process could drain the queue while the second starts.
     log_path = tmp_path / "workers.log"
@@ -78,7 +81,7 @@ def test_replayed_growing_page_publishes_each_post_once_and_each_edit_once(case,
         stop_pool(proc)
     assert proc.returncode == 0, log_path.read_text()[-2000:]
 
-    expected_posts = {"storm-sample": 22, "independent-seed": 52}[case]
+    expected_posts = {"storm-sample": 22, "storm-sample-edit-first": 22, "independent-seed": 52}[case]
     assert_exactly_once(stream_events(conn), posts=expected_posts, edits=1)
     report = stats.collect(conn, settings)
     assert report["reconciled"]["ok"], report

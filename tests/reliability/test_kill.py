@@ -35,7 +35,8 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
     # (a warm worker commits a re-poll in ~25 ms).
     replays = [
         replay_documents(STORM.read_text(encoding="utf-8"), blog_id=blog, tz="Europe/London",
-                         edit=("the first named storm of the autumn", "the first named storm of this autumn"))
+                         edit=("the first named storm of the autumn", "the first named storm of this autumn"),
+                         edit_arrives_first=blog == "storm-syndicated")  # one replay's swap crosses the edit
         for blog in ("storm", "storm-syndicated")
     ]
     docs = [d for pair in zip(*replays) for d in pair]

@@ -8,7 +8,7 @@ import datetime as dt
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas import SCHEMA_VERSION
 from schemas.errors import DecodeError
@@ -25,6 +25,15 @@ class ParseOptions(BaseModel):
     tz: str = "UTC"
     date: dt.date | None = None
     json_mapping: dict | None = None
+    # True: the page as it stood when fetched, so a post it no longer shows inside its time
+    # span was taken down (a retraction). False: some posts of the blog, pushed one by one and
+    # batched by a producer (producers.batch); what it lacks says nothing, nothing is retracted.
+    snapshot: bool = True
+
+    def _identity(self) -> str:
+        """What the document id hashes: every option, ``snapshot`` only when it is not the
+        default, so documents made before the option existed keep their ids."""
+        return self.model_dump_json(exclude=None if not self.snapshot else {"snapshot"})
 
 
 class RawDocument(BaseModel):
@@ -74,7 +83,7 @@ class RawDocument(BaseModel):
         except UnicodeDecodeError:
             text, b64 = None, base64.b64encode(data).decode("ascii")
         digest = hashlib.sha256()
-        for part in (blog_id, source, fetched_at.isoformat(), options.model_dump_json()):
+        for part in (blog_id, source, fetched_at.isoformat(), options._identity()):
             digest.update(part.encode("utf-8") + b"\x1f")
         digest.update(data)
         return cls(
@@ -95,8 +104,9 @@ class RawDocument(BaseModel):
         return base64.b64decode(self.body_b64 or "")
 
     def encode(self) -> dict:
-        """The JSON-ready payload a job carries (never pickle)."""
-        return self.model_dump(mode="json")
+        """The JSON-ready payload a job carries (never pickle). ``options.snapshot`` travels
+        only when false, so a snapshot's payload is what workers before the option read."""
+        return self.model_dump(mode="json", exclude=None if not self.options.snapshot else {"options": {"snapshot"}})
 
     @classmethod
     def decode(cls, payload: object) -> RawDocument:
@@ -110,4 +120,49 @@ class RawDocument(BaseModel):
                 "invalid job payload",
                 expected=f"a RawDocument (schema {SCHEMA_VERSION}) with a valid {where!r}",
                 found=f"{first['msg']} ({first.get('input')!r:.80})",
+            ) from exc
+
+
+class PushedPost(BaseModel):
+    """One post as a pushing source sends it (one JSON object per line to ``liveblog push``):
+    a CMS webhook, a wire or a message bus delivers posts one at a time, not pages."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    blog_id: str = Field(min_length=1)
+    id: str = Field(min_length=1)  # the source's own post id: an edit is the same id again
+    title: str = ""
+    body: str = ""
+    author: str | None = None
+    published_at: datetime
+    received_at: datetime | None = None  # when the source sent it; the batch's fetched_at
+
+    @field_validator("published_at", "received_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time with its UTC offset (RFC 3339), not a local time without one")
+        return value.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> PushedPost:
+        if not (self.title.strip() or self.body.strip()):
+            raise ValueError("a title or a body: both are empty")
+        return self
+
+    @classmethod
+    def decode_line(cls, line: str | bytes) -> PushedPost:
+        """One NDJSON line; any failure becomes one DecodeError naming the field at fault."""
+        try:
+            return cls.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise DecodeError(
+                "invalid pushed post",
+                expected="one JSON object per line with 'blog_id', 'id', 'published_at' (RFC 3339 with its offset) "
+                         "and a 'title' or a 'body'",
+                found=f"{where + ': ' if where else ''}{first['msg']} ({first.get('input')!r:.80})",
             ) from exc

@@ -172,7 +172,7 @@ class DocumentProcessor:
             created = [i for i, d in enumerate(decisions) if d == "created"]
             with outcome.timed("assign"):
                 members, assigned = self._assign(doc, created, features)
-                retracted = self._retractions(doc, fetched_ms, raw.fetched_at)
+                retracted = self._retractions(doc, fetched_ms, raw.fetched_at) if raw.options.snapshot else []
             with outcome.timed("plan"):
                 planned = [
                     self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i),

@@ -101,6 +101,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--glob", default="*", help="only files matching this pattern, at any depth (default *)")
     _document_options(p, "blog id (default: from each file name)")
 
+    p = sub.add_parser("push", help="batch posts pushed one per line (NDJSON) into documents and enqueue them")
+    p.add_argument("sources", nargs="*", default=["-"], metavar="SOURCE",
+                   help="NDJSON files of pushed posts, or - for stdin (default)")
+    p.add_argument("--max-posts", type=int, default=50, help="posts per document at most (default 50)")
+    p.add_argument("--max-wait", default="250ms",
+                   help="send a blog's batch once its oldest post has waited this long (default 250ms)")
+    p.add_argument("--ledger", type=Path, help="append each accepted document id here (fsynced), for stats --ledger")
+
     produce = sub.choices.get("produce")  # registered by liveblog.cli before these
     if produce is not None:
         produce.add_argument("--backfill", action=_BackfillFlag,
@@ -241,6 +249,97 @@ def cmd_produce_backfill(args: argparse.Namespace) -> int:
     return _backfill_summary(total)
 
 
+MAX_PUSH_LINE_BYTES = 1024 * 1024
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Read pushed posts, one JSON object per line (schemas.documents.PushedPost), and submit
+    them in batches (producers.batch). A line that is not a pushed post is reported on stderr
+    with what was expected and skipped; the exit code is then 1."""
+    from producers.batch import PostBatcher
+    from producers.enqueue import submit
+    from schemas.documents import PushedPost
+    from schemas.errors import DecodeError
+
+    if args.max_posts < 1:
+        raise UsageError(f"--max-posts: expected at least 1, found {args.max_posts}")
+    max_wait = polling.parse_duration(args.max_wait, allow_zero=True)
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    ledger = Ledger(args.ledger) if args.ledger else None
+
+    def send(raw) -> bool:
+        accepted = submit(conn, raw, settings)
+        if accepted:
+            print(raw.document_id, flush=True)
+        if ledger:
+            ledger.append([raw])
+        return accepted
+
+    batcher = PostBatcher(send, max_posts=args.max_posts, max_wait_s=max_wait)
+    stop = _stop_event()
+    rejected = lines = 0
+    for where, line in _push_lines(args.sources, batcher, stop):
+        if not line.strip():
+            continue
+        lines += 1
+        try:
+            if len(line) > MAX_PUSH_LINE_BYTES:
+                raise DecodeError("line too long", expected=f"at most {MAX_PUSH_LINE_BYTES:,} bytes per post",
+                                  found=f"{len(line):,} bytes")
+            batcher.add(PushedPost.decode_line(line))
+        except DecodeError as exc:
+            rejected += 1
+            print(f"liveblog: {where}: {exc}", file=sys.stderr)
+        batcher.due()
+    batcher.flush()
+    c = batcher.counts
+    print(f"liveblog: pushed {c.posts} posts in {c.documents} documents (accepted {c.accepted}, already accepted "
+          f"{c.documents - c.accepted}); {c.superseded} superseded by a later version in the same batch; "
+          f"{rejected} of {lines} lines rejected", file=sys.stderr)
+    return 1 if rejected else 0
+
+
+def _push_lines(sources: list[str], batcher, stop: threading.Event):
+    """(``source:line``, bytes) for every line of every source. While a pipe is quiet, the
+    batches that come due are sent (a live source may pause for minutes)."""
+    import os
+    import select
+
+    for source in sources:
+        if source != "-":
+            try:
+                handle = open(source, "rb")
+            except OSError as exc:
+                raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+            with handle:
+                for number, line in enumerate(handle, 1):
+                    yield f"{source}:{number}", line
+                    if stop.is_set():
+                        return
+            continue
+        fd, buffered, number = sys.stdin.fileno(), b"", 0
+        while not stop.is_set():
+            wait = batcher.next_due_in()
+            try:
+                ready, _, _ = select.select([fd], [], [], wait)
+            except InterruptedError:
+                continue
+            if not ready:
+                batcher.due()
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buffered += chunk
+            *complete, buffered = buffered.split(b"\n")
+            for line in complete:
+                number += 1
+                yield f"stdin:{number}", line
+        if buffered and not stop.is_set():
+            yield f"stdin:{number + 1}", buffered
+
+
 def _backfill_summary(result: BackfillResult) -> int:
     for error in result.errors:
         print(f"liveblog: unreadable {error}", file=sys.stderr)
@@ -254,5 +353,6 @@ COMMANDS = {
     "watch": cmd_watch,
     "ingest-server": cmd_ingest_server,
     "backfill": cmd_backfill,
+    "push": cmd_push,
     PRODUCE_BACKFILL: cmd_produce_backfill,
 }

@@ -11,10 +11,11 @@ import argparse
 import json
 import sys
 
+from schemas.documents import PushedPost
 from schemas.events import EVENT_SCHEMA_VERSION, Event
 from schemas.subscriptions import Rule
 
-SCHEMAS = {"event": Event, "rule": Rule}
+SCHEMAS = {"event": Event, "rule": Rule, "pushed-post": PushedPost}
 
 
 def event_schema() -> dict:
@@ -27,12 +28,18 @@ def rule_schema() -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **Rule.model_json_schema(by_alias=True)}
 
 
+def pushed_post_schema() -> dict:
+    """A line of ``liveblog push`` input (what a pushing source sends)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PushedPost.model_json_schema()}
+
+
 def add_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="print the JSON Schema of the event (or of a subscription rule)")
+    p = sub.add_parser("schema", help="print the JSON Schema of the event (or of a subscription rule, or of a "
+                                      "line of liveblog push)")
     p.add_argument("which", nargs="?", default="event", choices=sorted(SCHEMAS))
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schema = event_schema() if args.which == "event" else rule_schema()
+    schema = {"event": event_schema, "rule": rule_schema, "pushed-post": pushed_post_schema}[args.which]()
     sys.stdout.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
     return 0

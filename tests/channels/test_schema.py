@@ -41,3 +41,14 @@ def test_the_schema_rejects_an_event_that_breaks_the_contract(schema):
     event = json.loads(run_cli("run", str(SAMPLE_RUNS[0])).stdout.decode().splitlines()[0])
     event["type"] = "liveblog.post.deleted"
     assert not jsonschema.Draft202012Validator(schema).is_valid(event)
+
+
+def test_the_pushed_post_schema_accepts_what_push_accepts_and_refuses_what_it_refuses():
+    result = run_cli("schema", "pushed-post")
+    assert result.returncode == 0, result.stderr.decode()
+    pushed = json.loads(result.stdout)
+    good = {"blog_id": "a", "id": "a-1", "title": "Polls close", "published_at": "2025-03-04T09:00:00Z"}
+    jsonschema.validate(good, pushed)
+    for bad in ({k: v for k, v in good.items() if k != "id"}, {**good, "extra": 1}, {**good, "blog_id": ""}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, pushed)

@@ -320,7 +320,8 @@ def _push_lines(sources: list[str], batcher, stop: threading.Event):
             continue
         fd, buffered, number = sys.stdin.fileno(), b"", 0
         while not stop.is_set():
-            wait = batcher.next_due_in()
+            due = batcher.next_due_in()  # a signal does not end select (PEP 475): look at `stop` twice a second
+            wait = 0.5 if due is None else min(due, 0.5)
             try:
                 ready, _, _ = select.select([fd], [], [], wait)
             except InterruptedError:

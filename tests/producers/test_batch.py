@@ -180,3 +180,26 @@ def test_push_from_a_quiet_pipe_sends_the_batch_before_the_input_ends(conn, redi
     assert proc.returncode == 0, err.decode()
     assert "pushed 2 posts in 2 documents" in err.decode()
     assert counters(conn)["documents_accepted"] == 2
+
+
+def test_push_sends_what_it_holds_when_asked_to_stop(conn, redis_url) -> None:
+    import signal
+
+    clients = len(conn.client_list())
+    proc = subprocess.Popen([sys.executable, "-m", "liveblog.cli", "push", "--max-wait", "1h"], cwd=ROOT,
+                            env=cli_env(redis_url), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write((pushed("a", 0).model_dump_json() + "\n" + pushed("b", 0).model_dump_json() + "\n").encode())
+        proc.stdin.flush()
+        # it connects to Redis, then reads stdin at once; nothing is due for an hour
+        assert wait_for(lambda: len(conn.client_list()) > clients, timeout=30), "push never connected"
+        time.sleep(0.5)
+        assert counters(conn).get("documents_accepted", 0) == 0
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        err = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "pushed 2 posts in 2 documents (accepted 2" in err
+    assert counters(conn)["documents_accepted"] == 2

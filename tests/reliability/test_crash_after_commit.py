@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 
 import pytest
 
@@ -10,7 +9,7 @@ from liveblog import stats
 from producers.enqueue import submit
 from tests.helpers import STORM, assert_exactly_once, counters, doc, stream_events, wait_until_settled
 from tests.reliability.test_kill import FAST_RECOVERY
-from tests.test_replay import kill_group, workers
+from tests.test_replay import kill_group, stop_pool, workers
 from workers.failpoints import EXIT_STATUS
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
@@ -30,9 +29,7 @@ def test_crash_between_commit_and_job_done_publishes_nothing_twice(conn, setting
     try:
         wait_until_settled(conn, settings, timeout=90)
     finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(30)
-        kill_group(survivor)
+        stop_pool(survivor, 30)  # SIGTERM, then the whole group whatever happened
     c = counters(conn)
     assert c["documents_accepted"] == 2 and c["documents_processed"] == 2
     assert_exactly_once(stream_events(conn), posts=22, edits=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import signal
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from producers.enqueue import submit
 from tests.helpers import (
     STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
 )
-from tests.test_replay import kill_group, workers
+from tests.test_replay import kill_group, stop_pool, workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
 
@@ -58,9 +57,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
     try:
         wait_until_settled(conn, settings, timeout=120)
     finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(30)
-        kill_group(survivor)
+        stop_pool(survivor, 30)
     assert kills == 4
     report = stats.collect(conn, settings)
     assert report["jobs"]["failed"] == 0

@@ -12,7 +12,7 @@ from rq.serializers import JSONSerializer
 from liveblog import stats
 from producers.enqueue import ingest_queue, submit
 from tests.helpers import STORM, PlainEnricher, big_page, counters, doc, wait_for
-from tests.test_replay import workers
+from tests.test_replay import kill_group, stop_pool, workers
 from workers import runtime
 from workers.worker import LiveblogWorker
 
@@ -51,11 +51,14 @@ def test_sigterm_lets_the_current_job_finish_then_the_worker_exits_cleanly(conn,
     posts = 800
     assert submit(conn, doc(big_page(posts).encode(), blog_id="big"), settings)
     proc = workers(redis_url, 1)
-    registry = StartedJobRegistry(queue=ingest_queue(conn, settings))
-    assert wait_for(lambda: registry.count == 1, timeout=30), "the job never started"
-    proc.send_signal(signal.SIGTERM)
-    assert registry.count == 1, "the job must still be running when the signal arrives"
-    _, err = proc.communicate(timeout=60)
+    try:
+        registry = StartedJobRegistry(queue=ingest_queue(conn, settings))
+        assert wait_for(lambda: registry.count == 1, timeout=30), "the job never started"
+        proc.send_signal(signal.SIGTERM)
+        assert registry.count == 1, "the job must still be running when the signal arrives"
+        _, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)  # whatever happened, no worker of this test outlives it
     assert proc.returncode == 0, err.decode()[-2000:]
     c = counters(conn)
     assert c["documents_processed"] == 1 and c["posts_created"] == posts
@@ -84,9 +87,7 @@ def test_a_real_worker_whose_job_hangs_is_stopped_by_the_timeout_and_the_retry_p
         wait_until_settled(conn, settings, timeout=60)
         elapsed = time.monotonic() - started
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        kill_group(proc)
+        stop_pool(proc, 30)
     lines = log_path.read_text()
     assert proc.returncode == 0, lines[-2000:]
     assert lines.count('"job_timeout_retry"') == 1, lines[-3000:]

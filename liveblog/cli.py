@@ -229,8 +229,9 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
     worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
     queue = ingest_queue(conn, settings)
     # A burst still owes its retries a run; another worker's scheduler may be the one that
-    # moves them back, so go on while anything is scheduled or queued.
-    while burst and (_release_scheduled(conn, settings) or queue.count):
+    # moves them back, so go on while anything is scheduled or queued - unless it was asked
+    # to stop (RQ keeps the request: each further work() would return at once, in a loop).
+    while burst and not worker._stop_requested and (_release_scheduled(conn, settings) or queue.count):
         worker.work(burst=True, logging_level=level)
 
 

@@ -283,3 +283,33 @@ def test_a_job_saved_by_the_worker_keeps_the_payload_bytes_the_producer_wrote(co
     job.save()
     assert zlib.decompress(conn.hget(key, "data")) != zlib.decompress(written)
     assert list(LiveblogJob.fetch(job.id, connection=conn, serializer=JSONSerializer).args) == [{"changed": True}]
+
+
+def test_a_stop_request_lost_inside_rq_maintenance_still_stops_an_idle_worker(conn, settings, monkeypatch):
+    """RQ stops an idle worker by raising StopRequested from the signal handler; inside its
+    maintenance some code catches every Exception, which loses the signal. Simulated: the
+    request arrives inside a maintenance step that swallows it."""
+    import signal
+    import time
+
+    import workers.worker as worker_mod
+
+    runtime.configure(settings, PlainEnricher())
+    worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer,
+                            worker_ttl=16)  # RQ blocks ~1 s per dequeue with this TTL
+
+    def maintenance_that_swallows(queue, handlers):
+        try:
+            worker.request_stop(signal.SIGTERM, None)  # what the signal handler runs
+        except Exception:  # noqa: BLE001 - RQ's own maintenance does this
+            pass
+
+    monkeypatch.setattr(worker_mod, "clean_registries", maintenance_that_swallows)
+    started = time.monotonic()
+    try:
+        worker.work(max_idle_time=10)  # signals need the main thread; 10 s idle ends it if the fix fails
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # RQ leaves its force-stop handlers installed
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        runtime.configure(settings)
+    assert time.monotonic() - started < 5, "it ran on until idle: the stop request was lost"

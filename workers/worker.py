@@ -41,10 +41,12 @@ from datetime import datetime, timedelta, timezone
 import structlog
 from rq import SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.registry import clean_registries
 from rq.scheduler import RQScheduler
 from rq.utils import now
+from rq.worker import WorkerStatus
 
 from schemas.keys import Keys
 from schemas.settings import ALLOWED_JOBS, Settings
@@ -179,6 +181,21 @@ class _Liveblog:
                     self.scheduler.register_death()
             else:
                 self.scheduler.start()
+
+    def request_stop(self, signum, frame):
+        """RQ's warm shutdown, remembered. An idle RQ worker stops by raising StopRequested
+        from the signal handler, wherever the process is; inside RQ's maintenance (registry
+        cleanup, ready dependents) some of that code catches every Exception and logs it, and
+        the signal was lost: the worker ran on, and only a second signal stopped it. Here the
+        request is also kept in ``_stop_requested``, which the work loop checks before every
+        dequeue and ``run_maintenance_tasks`` checks when it ends."""
+        self._stop_requested = True
+        return super().request_stop(signum, frame)  # type: ignore[misc]
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()  # type: ignore[misc]
+        if self._stop_requested and self.get_state() != WorkerStatus.BUSY:  # type: ignore[attr-defined]
+            raise StopRequested()  # out of RQ's dequeue loop too, which would otherwise block on
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         """RQ's heartbeat (HSET last_heartbeat, EXPIRE of the worker key and of its executions

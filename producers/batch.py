@@ -91,17 +91,23 @@ class PostBatcher:
         return []
 
     def due(self) -> list[RawDocument]:
-        """Submit every batch whose oldest post has waited ``max_wait_s``."""
+        """Submit every batch whose oldest post has waited ``max_wait_s``. Asked after every
+        line: the pending batches are in the order they were opened (a batch opens with its
+        first post and leaves when sent), so only the late ones at the front are looked at."""
         now = self.clock()
-        late = [blog for blog, p in self._pending.items() if now - p.since >= self.max_wait_s]
+        late = []
+        for blog, pending in self._pending.items():
+            if now - pending.since < self.max_wait_s:
+                break
+            late.append(blog)
         return [self._send(blog) for blog in late]
 
     def next_due_in(self) -> float | None:
         """Seconds until the next batch is due (0 if one is), None when nothing is pending."""
-        if not self._pending:
+        oldest = next(iter(self._pending.values()), None)  # the first opened (see due)
+        if oldest is None:
             return None
-        oldest = min(p.since for p in self._pending.values())
-        return max(0.0, oldest + self.max_wait_s - self.clock())
+        return max(0.0, oldest.since + self.max_wait_s - self.clock())
 
     def flush(self) -> list[RawDocument]:
         """Submit every pending batch (end of input, shutdown)."""

@@ -307,38 +307,61 @@ def _push_lines(sources: list[str], batcher, stop: threading.Event):
     import select
 
     for source in sources:
-        if source != "-":
+        handle = None
+        if source == "-":
+            chunks = _quiet_pipe_chunks(sys.stdin.fileno(), batcher, stop, os.read, select.select)
+        else:
             try:
                 handle = open(source, "rb")
             except OSError as exc:
                 raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
-            with handle:
-                for number, line in enumerate(handle, 1):
-                    yield f"{source}:{number}", line
-                    if stop.is_set():
-                        return
+            chunks = iter(lambda: handle.read(65536), b"")
+        try:
+            for number, line in enumerate(_capped_lines(chunks, MAX_PUSH_LINE_BYTES), 1):
+                yield f"{'stdin' if handle is None else source}:{number}", line
+                if stop.is_set():
+                    return
+        finally:
+            if handle is not None:
+                handle.close()
+
+
+def _quiet_pipe_chunks(fd: int, batcher, stop: threading.Event, read, select):
+    """What arrives on ``fd``, sending the batches that come due while it is quiet."""
+    while not stop.is_set():
+        due = batcher.next_due_in()  # a signal does not end select (PEP 475): look at `stop` twice a second
+        try:
+            ready, _, _ = select([fd], [], [], 0.5 if due is None else min(due, 0.5))
+        except InterruptedError:
             continue
-        fd, buffered, number = sys.stdin.fileno(), b"", 0
-        while not stop.is_set():
-            due = batcher.next_due_in()  # a signal does not end select (PEP 475): look at `stop` twice a second
-            wait = 0.5 if due is None else min(due, 0.5)
-            try:
-                ready, _, _ = select.select([fd], [], [], wait)
-            except InterruptedError:
+        if not ready:
+            batcher.due()
+            continue
+        chunk = read(fd, 65536)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _capped_lines(chunks, limit: int):
+    """The lines of a byte stream. A line longer than ``limit`` is never held whole: its first
+    ``limit + 1`` bytes come out (and are refused as too long), the rest is skipped."""
+    buffered, skipping = b"", False
+    for chunk in chunks:
+        buffered += chunk
+        *complete, buffered = buffered.split(b"\n")
+        for line in complete:
+            if skipping:  # the end of an over-long line
+                skipping = False
                 continue
-            if not ready:
-                batcher.due()
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buffered += chunk
-            *complete, buffered = buffered.split(b"\n")
-            for line in complete:
-                number += 1
-                yield f"stdin:{number}", line
-        if buffered and not stop.is_set():
-            yield f"stdin:{number + 1}", buffered
+            yield line
+        if len(buffered) > limit and not skipping:
+            yield buffered[: limit + 1]
+            skipping = True
+        if skipping:
+            buffered = b""
+    if buffered and not skipping:
+        yield buffered
 
 
 def _backfill_summary(result: BackfillResult) -> int:

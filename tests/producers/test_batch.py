@@ -203,3 +203,27 @@ def test_push_sends_what_it_holds_when_asked_to_stop(conn, redis_url) -> None:
     assert proc.returncode == 0, err
     assert "pushed 2 posts in 2 documents (accepted 2" in err
     assert counters(conn)["documents_accepted"] == 2
+
+
+def test_an_overlong_line_is_refused_without_being_held_whole() -> None:
+    from liveblog.producer_cli import _capped_lines
+
+    chunks = [b"short one\nlong", b"x" * 40, b"x" * 40, b"x\nafter\n", b"tail"]
+    lines = list(_capped_lines(iter(chunks), limit=32))
+    assert lines == [b"short one", b"long" + b"x" * 29, b"after", b"tail"]  # the long line cut at limit + 1
+    assert list(_capped_lines(iter([b"a\n", b"", b"b"]), limit=32)) == [b"a", b"b"]
+
+
+def test_push_refuses_a_line_over_the_limit_and_keeps_the_others(conn, redis_url, tmp_path) -> None:
+    from liveblog.producer_cli import MAX_PUSH_LINE_BYTES
+
+    source = tmp_path / "posts.ndjson"
+    with source.open("wb") as out:
+        out.write(pushed("a", 0).model_dump_json().encode() + b"\n")
+        out.write(b'{"blog_id": "a", "body": "' + b"x" * (MAX_PUSH_LINE_BYTES + 10) + b'"}\n')
+        out.write(pushed("a", 1).model_dump_json().encode() + b"\n")
+    proc = run_cli("push", str(source), redis_url=redis_url)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert f"{source}:2: line too long: expected at most {MAX_PUSH_LINE_BYTES:,} bytes per post" in err
+    assert "pushed 2 posts in 1 documents" in err and "1 of 3 lines rejected" in err

@@ -15,8 +15,6 @@ from schemas.documents import PushedPost
 from schemas.events import EVENT_SCHEMA_VERSION, Event
 from schemas.subscriptions import Rule
 
-SCHEMAS = {"event": Event, "rule": Rule, "pushed-post": PushedPost}
-
 
 def event_schema() -> dict:
     schema = Event.model_json_schema(mode="serialization", by_alias=True)
@@ -33,6 +31,9 @@ def pushed_post_schema() -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PushedPost.model_json_schema()}
 
 
+SCHEMAS = {"event": event_schema, "rule": rule_schema, "pushed-post": pushed_post_schema}
+
+
 def add_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of the event (or of a subscription rule, or of a "
                                       "line of liveblog push)")
@@ -40,6 +41,6 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    schema = {"event": event_schema, "rule": rule_schema, "pushed-post": pushed_post_schema}[args.which]()
+    schema = SCHEMAS[args.which]()
     sys.stdout.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
     return 0

@@ -113,16 +113,21 @@ class PrivateRedis(redis_server.PrivateRedis):
 
 
 class RssSampler:
-    """Peak RSS of a process tree: VmHWM (kernel high-water mark) sampled every 50 ms.
+    """Peak RSS of a process tree: VmHWM (kernel high-water mark) sampled every 50 ms, and
+    the tree's CPU time at each sample (see ``cpu_s``).
 
     psutil when installed (descendants + memory_info), else /proc/<pid>/status and
-    /proc/<pid>/task/*/children. ``exclude`` drops the supervisor of ``--processes N``.
+    /proc/<pid>/task/*/children. ``exclude`` drops the supervisor of ``--processes N``
+    from the RSS peak (its CPU time counts).
     """
 
-    def __init__(self, root_pid: int, exclude_root: bool) -> None:
+    def __init__(self, root_pid: int, exclude_root: bool, redis_conn: redis.Redis | None = None) -> None:
         self.root = root_pid
         self.exclude_root = exclude_root
         self.peaks: dict[int, int] = {}
+        self.cpu: list[tuple[float, float]] = []  # (time.time(), CPU seconds of the tree so far)
+        self.redis_conn = redis_conn  # also sample the server's CPU time (INFO cpu), when given
+        self.redis_cpu: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -165,12 +170,27 @@ class RssSampler:
         return 0
 
     def sample(self) -> None:
-        for pid in self._pids():
+        pids = self._pids()
+        for pid in pids:
             if self.exclude_root and pid == self.root:
                 continue
             kb = self._hwm_kb(pid)
             if kb > self.peaks.get(pid, 0):
                 self.peaks[pid] = kb
+        if pids:
+            self.cpu.append((time.time(), sum(_tree_cpu_s(pid) for pid in pids)))
+        if self.redis_conn is not None:
+            try:
+                self.redis_cpu.append((time.time(), _redis_cpu_s(self.redis_conn)))
+            except redis.RedisError:
+                pass
+
+    def cpu_s(self, start: float, end: float) -> float:
+        """CPU seconds the tree spent between two ``time.time()`` instants (see ``_between``)."""
+        return _between(self.cpu, start, end)
+
+    def redis_cpu_s(self, start: float, end: float) -> float:
+        return _between(self.redis_cpu, start, end)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -180,6 +200,41 @@ class RssSampler:
     @property
     def peak_mb(self) -> float:
         return round(max(self.peaks.values(), default=0) / 1024, 1)
+
+
+def _between(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    """The growth of a sampled counter between two instants: the difference of the last
+    samples taken at or before each (at most one sampling interval early, so the error is
+    a few tens of ms per process however long the window)."""
+    def at(t: float) -> float:
+        before = [value for when, value in samples if when <= t]
+        return before[-1] if before else (samples[0][1] if samples else 0.0)
+
+    return max(at(end) - at(start), 0.0)
+
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """utime + stime of the process and cutime + cstime of the children it has waited for
+    (/proc/<pid>/stat). Summed over the live processes of a tree at one instant this counts
+    every process once: alive in its own times, exited in its parent's child times (a
+    forking worker's horses too, which live shorter than the sampling interval)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) ": state is fields[0]
+    try:
+        return sum(int(fields[i]) for i in (11, 12, 13, 14)) * _TICK_S
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def _redis_cpu_s(conn: redis.Redis) -> float:
+    cpu = conn.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def _env(url: str) -> dict[str, str]:
@@ -248,6 +303,8 @@ class Burst:
     peak_rss_mb: float
     counters: dict = field(default_factory=dict)
     profile: dict = field(default_factory=dict)  # ms per post by stage, from the workers' job_done lines
+    cpu_workers_s: float = 0.0  # CPU time of the worker processes (and their horses) in the processing window
+    cpu_redis_s: float = 0.0  # CPU time of redis-server in the same window
 
     @property
     def posts_per_s(self) -> float:
@@ -265,6 +322,20 @@ class Burst:
             "enqueue_s": round(self.enqueue_s, 3), "startup_s": round(self.startup_s, 3),
             "redis_commands_per_post": round(self.redis_commands / max(self.posts, 1), 2),
             "peak_rss_mb": self.peak_rss_mb, "counters": self.counters, "ms_per_post": self.profile,
+            "cpu_ms_per_post": self.cpu_per_post(),
+        }
+
+    def cpu_per_post(self) -> dict[str, float]:
+        """CPU ms per post in the processing window: the workers', redis-server's, their sum,
+        and the share of the machine's cores they kept busy (``busy``: 1.0 = every core)."""
+        posts = max(self.posts, 1)
+        total = self.cpu_workers_s + self.cpu_redis_s
+        cores = os.cpu_count() or 1
+        return {
+            "workers": round(self.cpu_workers_s * 1000 / posts, 3),
+            "redis": round(self.cpu_redis_s * 1000 / posts, 3),
+            "total": round(total * 1000 / posts, 3),
+            "busy": round(total / (self.processing_s * cores), 2) if self.processing_s > 0 else 0.0,
         }
 
 
@@ -329,19 +400,19 @@ class Harness:
             job_ids.append(job_id_for(raw.document_id))
         return job_ids, posts
 
-    def _run_liveblog_workers(self, processes: int, tag: str) -> tuple[float, float]:
-        """Burst workers until the queue is empty. Returns (launch time, peak RSS MB)."""
+    def _run_liveblog_workers(self, processes: int, tag: str) -> tuple[float, RssSampler]:
+        """Burst workers until the queue is empty. Returns (launch time, the sampler: peak RSS, CPU)."""
         cmd = [sys.executable, "-m", "liveblog.cli", "--log-format", "json", "worker", "--burst",
                "--processes", str(processes)]
         with _log(self.workdir / f"{tag}.log") as log:
             launched = time.time()
             proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
-            with RssSampler(proc.pid, exclude_root=processes > 1) as rss:
+            with RssSampler(proc.pid, exclude_root=processes > 1, redis_conn=redis.Redis.from_url(self.url)) as rss:
                 code = proc.wait(600)
                 rss.sample()
         if code != 0:
             raise RuntimeError(f"liveblog worker exited {code}; see {self.workdir / (tag + '.log')}")
-        return launched, rss.peak_mb
+        return launched, rss
 
     def liveblog_burst(self, name: str, pages: list[tuple[str, str]], processes: int, *, expected_posts: int,
                        prime: list[tuple[str, str]] | None = None) -> Burst:
@@ -355,7 +426,7 @@ class Harness:
         t0 = time.time()
         job_ids, _ = self._submit_pages(pages, offset_s=len(prime or []) + 10)
         enqueued = time.time()
-        launched, peak = self._run_liveblog_workers(processes, f"{name}-{processes}")
+        launched, sampler = self._run_liveblog_workers(processes, f"{name}-{processes}")
         cmds = _commands(self.conn) - cmd0
         first_start, last_end, found = _job_window(self.conn, job_ids)
         last_event = _last_event_s(self.conn)
@@ -369,8 +440,10 @@ class Harness:
         log = (self.workdir / f"{name}-{processes}.log").read_text("utf-8", errors="replace").splitlines()
         return Burst(name=name, processes=processes, posts=posts, documents=len(pages), enqueue_s=enqueued - t0,
                      startup_s=(first_start or launched) - launched, processing_s=processing_s,
-                     wall_s=end - t0, redis_commands=cmds, peak_rss_mb=peak, counters=delta,
-                     profile=job_profile(log, posts, processes, processing_s))
+                     wall_s=end - t0, redis_commands=cmds, peak_rss_mb=sampler.peak_mb, counters=delta,
+                     profile=job_profile(log, posts, processes, processing_s),
+                     cpu_workers_s=sampler.cpu_s(first_start or launched, end),
+                     cpu_redis_s=sampler.redis_cpu_s(first_start or launched, end))
 
     # -- naive baseline
     def naive_burst(self, posts: list[tuple[str, str]], processes: int) -> Burst:
@@ -385,7 +458,9 @@ class Harness:
             launched = time.time()
             procs = [subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
                      for _ in range(processes)]
-            samplers = [RssSampler(p.pid, exclude_root=False).__enter__() for p in procs]
+            samplers = [RssSampler(p.pid, exclude_root=False,
+                                   redis_conn=redis.Redis.from_url(self.url) if i == 0 else None).__enter__()
+                        for i, p in enumerate(procs)]
             codes = [p.wait(900) for p in procs]
             for s in samplers:
                 s.__exit__(None, None, None)
@@ -398,10 +473,13 @@ class Harness:
         events = self.conn.xlen("liveblog:events")
         if found != len(posts) or events != len(posts):
             raise RuntimeError(f"naive: {len(posts)} jobs, {found} finished, {events} events")
+        start = first_start or launched
         return Burst(name="naive", processes=processes, posts=len(posts), documents=len(posts),
-                     enqueue_s=enqueued - t0, startup_s=(first_start or launched) - launched,
-                     processing_s=end - (first_start or launched), wall_s=end - t0, redis_commands=cmds,
-                     peak_rss_mb=max(s.peak_mb for s in samplers), counters={"events": events})
+                     enqueue_s=enqueued - t0, startup_s=start - launched,
+                     processing_s=end - start, wall_s=end - t0, redis_commands=cmds,
+                     peak_rss_mb=max(s.peak_mb for s in samplers), counters={"events": events},
+                     cpu_workers_s=sum(s.cpu_s(start, end) for s in samplers),
+                     cpu_redis_s=samplers[0].redis_cpu_s(start, end))
 
     # -- Redis memory of dedup state
     def dedup_memory(self, posts: int) -> dict:
@@ -610,6 +688,7 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
         "runs": {"naive": naive.as_dict(), "repoll": repoll.as_dict(),
                  **{f"new_{n}": b.as_dict() for n, b in new_runs.items()}},
         "latency": lat,
+        "cpu_budget": cpu_budget(naive, {"new": new, "repoll": repoll}, n_cpu),
         "memory": memory,
         "redis": "REDIS_URL" if os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL") else "private",
         "elapsed_s": round(time.time() - started, 1),
@@ -617,6 +696,27 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
         "loadavg_1m_start_end": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
     }
     return result
+
+
+# The throughput targets, as ratios to the naive baseline (docs/performance.md).
+TARGET_RATIOS = {"new": 30.0, "repoll": 100.0}
+
+
+def cpu_budget(naive: Burst, runs: dict[str, Burst], cores: int) -> dict:
+    """What each target leaves to spend: a run keeping every core busy reaches ``ratio``
+    times the naive rate only if it costs at most ``cores / (ratio x naive posts/s)`` of CPU
+    per post, workers and redis-server together. ``over_budget`` = measured / that budget:
+    how many times cheaper per post the run would have to become (1.0 or less: within it)."""
+    out = {}
+    for name, run_ in runs.items():
+        ratio = TARGET_RATIOS[name]
+        budget = cores * 1000 / (ratio * naive.posts_per_s) if naive.posts_per_s else 0.0
+        spent = run_.cpu_per_post()
+        out[name] = {"target_ratio": ratio, "budget_ms_per_post": round(budget, 3),
+                     "spent_ms_per_post": spent["total"], "busy": spent["busy"],
+                     "over_budget": round(spent["total"] / budget, 2) if budget else 0.0}
+    out["naive_ms_per_post"] = naive.cpu_per_post()["total"]
+    return out
 
 
 def render(r: dict) -> str:
@@ -654,6 +754,7 @@ def render(r: dict) -> str:
         f"ratios (processing window): all-new {r['ratio_new']}x, re-poll {r['ratio_repoll']}x; "
         f"(wall incl. enqueue + start-up: {r['ratio_new_wall']}x, {r['ratio_repoll_wall']}x)",
         *_profile_lines(r),
+        *_budget_lines(r),
         f"cpu_count {r['cpu_count']}, load average (1 min) at start/end {r['loadavg_1m_start_end']}, "
         f"redis {r['redis']}, elapsed {r['elapsed_s']} s",
     ]
@@ -669,6 +770,24 @@ def _profile_lines(r: dict) -> list[str]:
             stages = ", ".join(f"{k} {v}" for k, v in prof.items() if k not in ("job", "outside_jobs"))
             out.append(f"where the time goes, {label}, ms per post summed over workers: {stages}; "
                        f"job {prof['job']}, outside jobs {prof['outside_jobs']}")
+    return out
+
+
+def _budget_lines(r: dict) -> list[str]:
+    """CPU per post of every run, and what each target would allow (cpu_budget)."""
+    runs = r["runs"]
+    spent = ", ".join(
+        f"{label} {runs[key]['cpu_ms_per_post']['workers']} + {runs[key]['cpu_ms_per_post']['redis']}"
+        for label, key in (("naive", "naive"), ("all-new", f"new_{r['processes']}"), ("re-poll", "repoll"))
+        if key in runs)
+    out = [f"CPU ms per post in the window, workers + redis-server: {spent}"]
+    budget = r.get("cpu_budget") or {}
+    for label, key in (("all-new", "new"), ("re-poll", "repoll")):
+        b = budget.get(key)
+        if b:
+            out.append(f"budget for {b['target_ratio']:g}x {label}: {b['budget_ms_per_post']} ms of CPU per post with every "
+                       f"core busy; spent {b['spent_ms_per_post']} ms ({b['busy']:.0%} of the cores busy): "
+                       f"{b['over_budget']}x over")
     return out
 
 

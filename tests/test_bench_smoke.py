@@ -32,6 +32,13 @@ def test_bench_quick_json_has_the_required_keys(redis_url: str) -> None:
     for run in ("repoll", "new_1"):  # where the time went, from the workers' own job_done lines
         prof = result["runs"][run]["ms_per_post"]
         assert prof["job"] > 0 and {"parse", "commit"} <= set(prof), (run, prof)
+    for run in ("naive", "repoll", "new_1"):  # CPU time of the workers and of redis-server in the window
+        cpu = result["runs"][run]["cpu_ms_per_post"]
+        assert cpu["workers"] > 0 and cpu["redis"] > 0 and cpu["total"] == pytest.approx(
+            cpu["workers"] + cpu["redis"], abs=0.002), (run, cpu)
+    for scenario in ("new", "repoll"):
+        budget = result["cpu_budget"][scenario]
+        assert budget["budget_ms_per_post"] > 0 and budget["spent_ms_per_post"] > 0, budget
 
 
 @pytest.mark.redis
@@ -62,3 +69,44 @@ def test_job_profile_sums_the_stages_of_the_job_done_lines_per_post() -> None:
     assert prof == {"enrich": 2.0, "parse": 0.6, "job": 4.0, "outside_jobs": 6.0}
     assert list(prof)[:2] == ["enrich", "parse"]  # the costliest stage first
     assert job_profile(lines, posts=0, processes=1, processing_s=1.0) == {}
+
+
+def test_sampled_cpu_between_two_instants_takes_the_last_sample_at_or_before_each() -> None:
+    from liveblog.benchmark import _between
+
+    samples = [(10.0, 1.0), (10.05, 1.02), (10.10, 1.09), (10.15, 1.20)]
+    assert _between(samples, 10.05, 10.12) == pytest.approx(0.07)  # 1.09 - 1.02
+    assert _between(samples, 9.0, 11.0) == pytest.approx(0.20)  # before the first sample: the first
+    assert _between(samples, 10.12, 10.06) == 0.0  # never negative
+    assert _between([], 0.0, 1.0) == 0.0
+
+
+def test_tree_cpu_counts_a_process_and_the_children_it_has_waited_for() -> None:
+    import os
+
+    from liveblog.benchmark import _tree_cpu_s
+
+    before = _tree_cpu_s(os.getpid())
+    # a child that burns CPU, then is waited for: its time moves into our cutime/cstime
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    after = _tree_cpu_s(os.getpid())
+    assert after - before >= 0.05, (before, after)
+    assert _tree_cpu_s(2**22 + 12345) == 0.0  # no such process
+
+
+def test_cpu_budget_is_what_a_target_ratio_leaves_per_post_with_every_core_busy() -> None:
+    from liveblog.benchmark import Burst, cpu_budget
+
+    def burst(posts: int, processing_s: float, workers_s: float, redis_s: float) -> Burst:
+        return Burst(name="x", processes=2, posts=posts, documents=1, enqueue_s=0, startup_s=0,
+                     processing_s=processing_s, wall_s=processing_s, redis_commands=0, peak_rss_mb=0,
+                     cpu_workers_s=workers_s, cpu_redis_s=redis_s)
+
+    naive = burst(100, 1.0, 1.8, 0.1)  # 100 posts/s
+    new = burst(1000, 1.0, 1.6, 0.2)  # 1.8 ms of CPU per post
+    out = cpu_budget(naive, {"new": new}, cores=2)
+    # 30x the naive rate on 2 cores: 3,000 posts/s, so at most 2 / 3,000 s = 0.667 ms per post
+    assert out["new"]["budget_ms_per_post"] == pytest.approx(0.667)
+    assert out["new"]["spent_ms_per_post"] == pytest.approx(1.8)
+    assert out["new"]["over_budget"] == pytest.approx(2.7)
+    assert out["naive_ms_per_post"] == pytest.approx(19.0)

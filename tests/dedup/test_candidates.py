@@ -80,3 +80,46 @@ from workers.dedup import index as _index  # noqa: E402
 def test_bucket_kind_checks_are_the_prefix_of_the_bucket_name(key):
     assert _index.is_name_bucket(key) == _index._bucket(key).startswith("n:")
     assert _index.is_recent_bucket(key) == _index._bucket(key).startswith("r:")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_pool_grown_one_candidate_at_a_time_decides_as_one_built_at_once(seed):
+    """A document's new posts join the pool one by one after its candidates (their phrase rows
+    go to a small second array until it outgrows an eighth of the first): the decision for
+    every later post must be the one the pair-by-pair rules give over all of them."""
+    from workers.dedup.candidates import Pool, choose_in
+
+    rng = random.Random(seed)
+    texts = bench_posts(70)
+    texts.append(("Later", texts[12][1].split(". ")[0] + ". Nothing else is known."))
+    feats = [dedup_features(t, b, i * 3 * 60_000, "blog") for i, (t, b) in enumerate(texts)]
+    stories = [f"st-{rng.randrange(6)}" for _ in feats]
+    pool = Pool()
+    first = 40
+    pool.add_all((f"b|{i:03d}", stored(feats[i]), stories[i]) for i in range(first))
+    merged_once = kept_apart = False
+    for k in range(first, len(feats)):
+        new = feats[k]
+        cands = [(f"b|{i:03d}", stored(feats[i]) if i < first else feats[i], stories[i]) for i in range(k)]
+        rare = frozenset(sorted(new.names)[::2])
+        found = choose_in(pool, new, range(k), rare=rare, **STRICT)
+        assert found == pairwise(new, cands, rare, STRICT), k
+        pool.add(f"b|{k:03d}", new, stories[k])
+        pool.build()
+        merged_once |= len(pool.recent_rows) == 0 and k > first
+        kept_apart |= len(pool.recent_rows) > 0
+    assert merged_once and kept_apart  # both paths ran: rows kept apart, then merged
+
+
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 5)), max_size=60))
+def test_one_story_is_true_where_a_phrase_has_a_single_story(rows):
+    import numpy as np
+
+    from workers.dedup.candidates import _one_story
+
+    phrases = np.array([p for p, _ in rows], dtype=np.int64)
+    stories = np.array([s for _, s in rows], dtype=np.int64)
+    by_phrase: dict[int, set[int]] = {}
+    for p, s in rows:
+        by_phrase.setdefault(p, set()).add(s)
+    assert _one_story(phrases, stories).tolist() == [len(by_phrase[p]) == 1 for p, _ in rows]

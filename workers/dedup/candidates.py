@@ -54,23 +54,38 @@ class Pool:
         # up by binary search, so the follow-up evidence costs the phrases it shares, not
         # all the pool holds
         self.rows = np.zeros(0, dtype=np.int64)
+        self.recent_rows = np.zeros(0, dtype=np.int64)  # rows added since ``rows`` was last merged
         self._story_of: list[int] = []
         self._views()
 
     def add(self, ref: str, features: Features, story_id: str) -> None:
-        if ref in self.position:
-            return
-        k = len(self.refs)
-        self.position[ref] = k
-        self.refs.append(ref)
-        self.features.append(features)
-        self._story_of.append(self._stories.setdefault(story_id, len(self._stories)))
-        self._pending.append(k)
-        for a in features.anchors:
-            if a[:2] in ("q:", "t:"):
-                self.anchors.setdefault(a, []).append(k)
-        for n in features.names if self.wanted is None else features.names & self.wanted:
-            self.names.setdefault(n, []).append(k)
+        self.add_all(((ref, features, story_id),))
+
+    def add_all(self, candidates: Iterable[tuple[str, Features, str]]) -> None:
+        """``add`` each (ref, features, story id) in turn (a document brings hundreds: the
+        loop holds its lookups in locals)."""
+        position, refs, features_of, story_of, pending = (
+            self.position, self.refs, self.features, self._story_of, self._pending)
+        stories, anchors, names, wanted = self._stories, self.anchors, self.names, self.wanted
+        for ref, features, story_id in candidates:
+            if ref in position:
+                continue
+            k = len(refs)
+            position[ref] = k
+            refs.append(ref)
+            features_of.append(features)
+            story_of.append(stories.setdefault(story_id, len(stories)))
+            pending.append(k)
+            for a in features.story_anchors:
+                if a in anchors:
+                    anchors[a].append(k)
+                else:
+                    anchors[a] = [k]
+            for n in features.names if wanted is None else features.names & wanted:
+                if n in names:
+                    names[n].append(k)
+                else:
+                    names[n] = [k]
 
     def build(self) -> Pool:
         """Bring the arrays up to date with every candidate added so far (amortised: the
@@ -87,16 +102,23 @@ class Pool:
             cap = max(n, 2 * len(self._times), 64)
             self._sigs = _grown(self._sigs, cap)
             self._times, self._story = _grown(self._times, cap), _grown(self._story, cap)
-        self._sigs[self._n : n] = np.stack([f.sig for f in feats])
+        self._sigs[self._n : n] = np.concatenate([f.sig for f in feats]).reshape(len(feats), sigmod.NUM_PERM)
         self._times[self._n : n] = [f.published_ms for f in feats]
         self._story[self._n : n] = story
         if sizes.sum():
             if n > _OWNER_MASK or len(self._stories) > _STORY_MASK:
                 raise ValueError(f"a candidate pool holds at most {_OWNER_MASK} posts of {_STORY_MASK} stories")
-            # merge the added rows (sorted among themselves) into the sorted rows: one copy
             added_rows = np.sort(_pack(np.concatenate(phrases), np.repeat(np.asarray(added, dtype=np.int64), sizes),
                                        np.repeat(story, sizes)))
-            self.rows = np.insert(self.rows, np.searchsorted(self.rows, added_rows), added_rows)
+            # merged into the sorted rows, the small additions (a document's new posts, one at
+            # a time) into a second, small array of their own: copying the big one for each
+            # new post cost more than searching two
+            small = len(added_rows) + len(self.recent_rows)
+            if small * _MERGE_RATIO < len(self.rows):
+                self.recent_rows = _merged(self.recent_rows, added_rows)
+            else:
+                self.rows = _merged(_merged(self.rows, self.recent_rows), added_rows)
+                self.recent_rows = self.recent_rows[:0]
         self._n = n
         self._views()
         return self
@@ -113,6 +135,18 @@ _OWNER_MASK, _STORY_MASK = (1 << 20) - 1, (1 << 19) - 1
 
 def _pack(phrases: np.ndarray, owners: np.ndarray, stories: np.ndarray) -> np.ndarray:
     return (phrases << _PHRASE_SHIFT) | (owners << _OWNER_SHIFT) | stories
+
+
+_MERGE_RATIO = 8  # recent_rows stay under an eighth of rows, or are merged into them
+
+
+def _merged(rows: np.ndarray, added: np.ndarray) -> np.ndarray:
+    """Two sorted arrays as one sorted array."""
+    if not len(added):
+        return rows
+    if not len(rows):
+        return added
+    return np.insert(rows, np.searchsorted(rows, added), added)
 
 
 def _grown(array: np.ndarray, rows: int) -> np.ndarray:
@@ -149,7 +183,7 @@ def choose_in(
     story_window_ms: int,
 ) -> tuple[Link, str] | None:
     """``choose`` over the candidates ``members`` (positions in ``pool``)."""
-    idx = np.fromiter(members, dtype=np.int64)
+    idx = np.array(members if isinstance(members, list) else list(members), dtype=np.int64)
     if not len(idx):
         return None
     pool.build()
@@ -165,7 +199,7 @@ def choose_in(
             computed.append(_evidence(pool, new, idx, dt, rare))
         return computed[0]
 
-    at = {int(k): j for j, k in enumerate(idx)}
+    at = {k: j for j, k in enumerate(idx.tolist())}
     # The story rules of stories.link, for candidates in the window that are not yet linked:
     # a shared quote anchor links; a shared headline anchor asks link() (name overlap);
     # RARE_SHARED_MIN shared rare names link; otherwise only the follow-up rule is left.
@@ -220,26 +254,22 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     near = dt <= FOLLOWUP_WINDOW_MS
     if not near.any():
         return out
-    stories, packed = pool.stories, pool.rows
+    stories = pool.stories
     slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
     slot[idx[near]] = np.flatnonzero(near)
     mine, first = new.phrase_index
-    if len(mine) and len(packed):
-        # the pool's rows holding one of the new post's phrases (binary search of each),
-        # then only those whose owner is a near candidate
-        lo = np.searchsorted(packed, mine << _PHRASE_SHIFT)
-        counts = np.searchsorted(packed, (mine + 1) << _PHRASE_SHIFT) - lo
-        which = np.repeat(np.arange(len(mine), dtype=np.int64), counts)  # row -> its phrase in mine
-        rows = packed[lo[which] + (np.arange(len(which), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))]
+    found = [_rows_holding(packed, mine) for packed in (pool.rows, pool.recent_rows) if len(packed)]
+    if len(mine) and found:
+        # the pool's rows holding one of the new post's phrases, then only those whose owner
+        # is a near candidate
+        which, rows = (np.concatenate([w for w, _ in found]), np.concatenate([r for _, r in found])) \
+            if len(found) > 1 else found[0]
         o = slot[(rows >> _OWNER_SHIFT) & _OWNER_MASK]
         near_rows = o >= 0
         o, which, rows = o[near_rows], which[near_rows], rows[near_rows]
         p, s, sentence = mine[which], rows & _STORY_MASK, first[which]
         if len(p):
-            # a phrase is exclusive when every candidate carrying it is of one story
-            pairs = np.unique((p << _STORY_BITS) | s)
-            per_phrase, counts = np.unique(pairs >> _STORY_BITS, return_counts=True)
-            exclusive = np.isin(p, per_phrase[counts == 1])
+            exclusive = _one_story(p, s)
             o, sentence = o[exclusive], sentence[exclusive]
             sentences = int(first.max()) + 1
             per_sentence = np.bincount(o * sentences + sentence, minlength=len(idx) * sentences)
@@ -248,4 +278,32 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
         carriers = [int(slot[k]) for k in pool.names.get(key, ()) if slot[k] >= 0]
         if carriers and len({int(stories[idx[c]]) for c in carriers}) == 1:
             out[carriers] += 1
+    return out
+
+
+def _rows_holding(packed: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``packed`` (sorted) whose phrase is one of ``mine`` (sorted, unique), by
+    binary search of each, and for each row the index of its phrase in ``mine``."""
+    lo = np.searchsorted(packed, mine << _PHRASE_SHIFT)
+    counts = np.searchsorted(packed, (mine + 1) << _PHRASE_SHIFT) - lo
+    which = np.repeat(np.arange(len(mine), dtype=np.int64), counts)  # row -> its phrase in mine
+    return which, packed[lo[which] + (np.arange(len(which), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))]
+
+
+def _one_story(phrases: np.ndarray, stories: np.ndarray) -> np.ndarray:
+    """For each (phrase, story) row: whether every row of its phrase has that one story (the
+    phrase is exclusive to a story). One sort by (phrase, story): a phrase's rows are then
+    contiguous with their stories in order, so its first and last story agree exactly when
+    all do."""
+    order = np.argsort((phrases << _STORY_BITS) | stories)
+    ph, st = phrases[order], stories[order]
+    starts = np.empty(len(ph), dtype=bool)
+    starts[:1] = True
+    np.not_equal(ph[1:], ph[:-1], out=starts[1:])
+    ends = np.empty(len(ph), dtype=bool)
+    ends[-1:] = True
+    ends[:-1] = starts[1:]
+    group = np.cumsum(starts) - 1  # each sorted row's phrase group
+    out = np.empty(len(ph), dtype=bool)
+    out[order] = (st[starts] == st[ends])[group]
     return out

@@ -251,6 +251,9 @@ def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Fe
                     int(published_ms))
 
 
+_TOO_LARGE = range(RARE_NAME_MAX + 1)  # what a bucket the read left out counts as (see assign)
+
+
 def assign(
     new: list[NewPost],
     members: dict[str, set[str]],
@@ -271,13 +274,13 @@ def assign(
     """
     local: dict[str, list[str]] = {}
     known = dict(known)
-    # only a rare name (a small bucket, see the loop below) is ever looked up in the pool
+    # only a rare name (a small bucket that was read, see the loop below) is ever looked up
+    # in the pool; a name whose bucket is too large to be read (a topic) never is
     pool = Pool(wanted=frozenset(
         n for p in new for n in p.features.names
-        if n not in topics and len(members.get(keys.lsh(f"n:{n}"), ())) <= RARE_NAME_MAX
+        if n not in topics and len(members.get(keys.lsh(f"n:{n}"), _TOO_LARGE)) <= RARE_NAME_MAX
     ))
-    for r in sorted(known):
-        pool.add(r, known[r].features, known[r].story_id)
+    pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
     out: dict[str, Assignment] = {}
     for post in sorted(new, key=lambda p: (p.order, p.post_id)):
         bucket_keys = [keys.lsh(n) for n in bucket_names(post.features)]
@@ -289,7 +292,8 @@ def assign(
             if n not in topics and keys.lsh(f"n:{n}") in members
             and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
         )
-        chosen = choose_in(pool, post.features, (pool.position[r] for r in refs if r in pool.position),
+        position = pool.position
+        chosen = choose_in(pool, post.features, [position[r] for r in refs if r in position],
                            rare=rare, repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms)
         if chosen is None:
             result = Assignment(story_id_for(post.post_id), post.post_id, None)

@@ -100,6 +100,12 @@ class Features:
     sentences: tuple[frozenset[int], ...] = ()
 
     @cached_property
+    def story_anchors(self) -> tuple[str, ...]:
+        """The quote and headline anchors (``q:``, ``t:``), which candidates.Pool indexes:
+        worked out once per post, however many documents it is a candidate of."""
+        return tuple(a for a in self.anchors if a[:2] in ("q:", "t:"))
+
+    @cached_property
     def phrases(self) -> frozenset[int]:
         """The post's phrase hashes, unpacked from their anchor."""
         return next((unpack_phrases(a) for a in self.anchors if a.startswith(PHRASE_ANCHOR)), frozenset())

@@ -287,7 +287,7 @@ def _settle_places(text: str, mentions: list[Mention]) -> list[Mention]:
             lo, hi = sentence_span(text, m.start, m.end)
             near = [o.hit.entity_id for o in mentions if o.hit and lo <= o.start < hi and o is not m]
             r = disambiguate(m.hit.readings, near, ids)
-            m = m._replace(hit=Hit(r.label, r.canonical, r.entity_id, m.hit.readings))
+            m = Mention(m.start, m.end, Hit(r.label, r.canonical, r.entity_id, m.hit.readings), m.title)
         settled.append(m)
     return settled
 
@@ -297,7 +297,8 @@ def extract_entities(text: str, context: DocumentContext | None = None, lang: st
     local = full_names(text, mentions)
     for table in local.values():
         table.sort()
-    resolved = [m if m.hit else m._replace(hit=_resolve(text, m, local, context)) for m in mentions]
+    # a new Mention, not m._replace (which builds the tuple field by field in Python)
+    resolved = [m if m.hit else Mention(m.start, m.end, _resolve(text, m, local, context), m.title) for m in mentions]
     resolved = _settle_places(text, [m for m in resolved if m.hit is not None])
     return [
         _entity(text[m.start:m.end], m.hit.label, m.hit.canonical, m.hit.entity_id, m.start, m.end)

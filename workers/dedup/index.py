@@ -13,6 +13,7 @@ import hashlib
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from redis import Redis
 
@@ -24,9 +25,9 @@ from workers.dedup.stories import (
 from workers.dedup.candidates import Pool, choose_in
 
 
-@dataclass(frozen=True)
-class Indexed:
-    """A post as the index knows it: enough to compare with, and its assignment."""
+class Indexed(NamedTuple):
+    """A post as the index knows it: enough to compare with, and its assignment. A named
+    tuple: a document reads hundreds, and a frozen dataclass costs a setattr per field."""
 
     ref: str
     post_id: str
@@ -191,11 +192,7 @@ class IndexReader:
         full = [k for k, _ in by_key]
         flags = ["1" if is_name else "0" for _, is_name in by_key]
         rows = self._read(keys=full, args=[RARE_NAME_MAX, *flags])
-        return {
-            key: {m.decode() if isinstance(m, bytes) else m for m in row}
-            for key, row in zip(full, rows)
-            if row != -1
-        }
+        return {key: _members(row) for key, row in zip(full, rows) if row != -1}
 
     @property
     def _read(self):
@@ -224,7 +221,7 @@ class IndexReader:
             else:
                 features = stored_features(*row[3:])
                 self.cache.put(key, row[2], features)
-            out[r] = Indexed(r, r.rsplit("|", 1)[1], features, row[0], row[1])
+            out[r] = Indexed(r, r.rpartition("|")[2], features, row[0], row[1])
         return out
 
     def remember(self, committed: list[tuple[str, str, Features]]) -> None:
@@ -242,6 +239,11 @@ class IndexReader:
 
 
 _READ_CHUNK = 2000
+
+
+def _members(row: list) -> set[str]:
+    """A bucket's members as text (a connection without decode_responses gives bytes)."""
+    return set(map(bytes.decode, row)) if row and isinstance(row[0], bytes) else set(row)
 
 
 def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Features:

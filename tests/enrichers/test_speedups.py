@@ -57,3 +57,20 @@ def test_fold_text_maps_apostrophes_and_spaces_like_before():
         expected = " ".join(value.casefold().replace(".", "").split()) if value.isascii() else None
         if expected is not None:
             assert fold_text(text) == expected
+
+
+def test_function_word_shares_in_one_pass_equal_the_counter_intersection_form():
+    from collections import Counter
+
+    from workers.enrichers import language
+
+    def old(words):
+        counts = Counter(words)
+        return {lang: sum(counts[w] for w in vocab.intersection(counts)) / len(words)
+                for lang, vocab in language.FUNCTION_WORDS.items()}
+
+    rng = random.Random(3)
+    pool = sorted(set().union(*language.FUNCTION_WORDS.values())) + ["storm", "kyiv", "mayor", "que", "die"]
+    for _ in range(500):
+        words = [rng.choice(pool) for _ in range(rng.randint(1, 80))]
+        assert language._shares(words) == old(words)

@@ -10,7 +10,6 @@ the first SAMPLE_CHARS characters. Text without letters has no language (None).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import cache
 
 NAME = "language"
@@ -42,9 +41,21 @@ def load_model() -> None:
     _identifier()
 
 
+# function word -> the languages whose list holds it ("que" is Spanish and French)
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _vocab in FUNCTION_WORDS.items():
+    for _word in _vocab:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _lang)
+
+
 def _shares(words: list[str]) -> dict[str, float]:
-    counts = Counter(words)
-    return {lang: sum(counts[w] for w in vocab.intersection(counts)) / len(words) for lang, vocab in FUNCTION_WORDS.items()}
+    """Each language's share of ``words`` that are its function words: one pass over the words."""
+    counts = dict.fromkeys(FUNCTION_WORDS, 0)
+    for found in map(_LANGUAGES_OF.get, words):
+        if found:
+            for lang in found:
+                counts[lang] += 1
+    return {lang: counts[lang] / len(words) for lang in FUNCTION_WORDS}
 
 
 def detect_language(text: str) -> str | None:

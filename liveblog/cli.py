@@ -217,6 +217,7 @@ def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = Fa
 
     runtime.configure(settings, enricher)
     runtime.warm_up()
+    runtime.tune_gc()
     worker_class = LiveblogForkingWorker if fork else LiveblogWorker
     worker = worker_class(
         [ingest_queue(conn, settings)],

@@ -313,3 +313,25 @@ def test_a_stop_request_lost_inside_rq_maintenance_still_stops_an_idle_worker(co
         signal.signal(signal.SIGINT, signal.default_int_handler)
         runtime.configure(settings)
     assert time.monotonic() - started < 5, "it ran on until idle: the stop request was lost"
+
+
+def test_tune_gc_freezes_what_warm_up_built_and_raises_the_first_threshold() -> None:
+    """Run in a child: freezing and thresholds are per process, and the suite's own must not change."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import gc, json\n"
+        "from workers import runtime\n"
+        "before = gc.get_freeze_count()\n"
+        "runtime.tune_gc()\n"
+        "print(json.dumps([before, gc.get_freeze_count(), list(gc.get_threshold()), gc.isenabled()]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    before, frozen, thresholds, enabled = json.loads(out.stdout)
+    from workers.runtime import GC_THRESHOLDS
+
+    assert before == 0 and frozen > 1000  # the imported modules' objects, out of the collector's sight
+    assert thresholds == list(GC_THRESHOLDS) and thresholds[0] > 700 and enabled  # raised, never disabled

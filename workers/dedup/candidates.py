@@ -258,8 +258,8 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
     slot[idx[near]] = np.flatnonzero(near)
     mine, first = new.phrase_index
-    found = [_rows_holding(packed, mine) for packed in (pool.rows, pool.recent_rows) if len(packed)]
-    if len(mine) and found:
+    found = [_rows_holding(packed, mine) for packed in (pool.rows, pool.recent_rows) if len(packed)] if len(mine) else []
+    if found:
         # the pool's rows holding one of the new post's phrases, then only those whose owner
         # is a near candidate
         which, rows = (np.concatenate([w for w, _ in found]), np.concatenate([r for _, r in found])) \

@@ -253,9 +253,6 @@ def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Fe
                     int(published_ms))
 
 
-_TOO_LARGE = range(RARE_NAME_MAX + 1)  # what a bucket the read left out counts as (see assign)
-
-
 def assign(
     new: list[NewPost],
     members: dict[str, set[str]],
@@ -280,7 +277,7 @@ def assign(
     # in the pool; a name whose bucket is too large to be read (a topic) never is
     pool = Pool(wanted=frozenset(
         n for p in new for n in p.features.names
-        if n not in topics and len(members.get(keys.lsh(f"n:{n}"), _TOO_LARGE)) <= RARE_NAME_MAX
+        if n not in topics and (k := keys.lsh(f"n:{n}")) in members and len(members[k]) <= RARE_NAME_MAX
     ))
     pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
     out: dict[str, Assignment] = {}

@@ -89,17 +89,17 @@ def test_commit_refuses_a_plan_made_stale_by_another_worker(processor, conn, set
     document = doc(STORM.read_bytes())
     other = doc(STORM.read_bytes(), minutes=1)
     committer = processor.committer
-    real_read = committer.read
+    real_read = committer.pre_read
     calls = {"n": 0}
 
-    def read_then_race(keys):
-        stored = real_read(keys)
+    def read_then_race(*args):
+        stored = real_read(*args)
         calls["n"] += 1
         if calls["n"] == 1:  # another worker commits between our pre-check and our commit
             DocumentProcessor(conn, settings, PlainEnricher()).process(other)
         return stored
 
-    committer.read = read_then_race
+    committer.pre_read = read_then_race
     outcome = processor.process(document)
     assert outcome.commit_attempts == 2
     assert outcome.created == 0 and outcome.duplicate == 22  # same content, already committed by the other
@@ -195,3 +195,42 @@ def test_a_related_link_whose_only_change_is_tracking_parameters_is_a_duplicate(
     outcome = processor.process(doc(_feed(href="https://lakeshore.example/sport/records?utm_source=fb&gclid=x1"),
                                     minutes=5, blog_id="marathon"))
     assert (outcome.created, outcome.updated, outcome.duplicate) == (0, 0, 2)
+
+
+def test_pre_read_is_the_post_read_the_span_entries_and_the_subscriptions_version_in_one_call(processor, conn):
+    processor.process(doc(STORM.read_bytes()))
+    committer, keys = processor.committer, Keys()
+    index_key = keys.post_index("storm")
+    post_keys = [keys.post("storm", m.decode()) for m in conn.zrange(index_key, 0, -1)] + [keys.post("storm", "nope")]
+    scored = conn.zrange(index_key, 0, -1, withscores=True)
+    lo, hi = int(scored[2][1]), int(scored[-3][1])
+    sent = []
+    real_execute = committer.redis.execute_command
+
+    def counted(*args, **kwargs):
+        sent.append(args[0])
+        return real_execute(*args, **kwargs)
+
+    committer.redis.execute_command = counted
+    found = committer.pre_read(post_keys, index_key, (lo, hi))
+    del committer.redis.execute_command
+    assert sent in (["EVALSHA"], ["EVALSHA", "SCRIPT LOAD", "EVALSHA"])  # one round trip (after the script is known)
+    assert found.posts == committer.read(post_keys)
+    assert found.posts[-1].revision == 0  # a post never stored reads as new
+    expected = [(m.decode(), int(s)) for m, s in conn.zrange(index_key, f"({lo}", f"({hi}", byscore=True, withscores=True)]
+    assert found.in_span == expected and 0 < len(expected) < len(scored)  # strictly inside the span
+    assert found.subscriptions_version == "0"  # no subscriptions yet
+    conn.set(keys.subscriptions_version, 7)
+    unspanned = committer.pre_read(post_keys, index_key, None)
+    assert unspanned.in_span is None and unspanned.subscriptions_version == "7"
+
+
+def test_pre_read_of_more_posts_than_one_script_call_reads_reads_them_all(processor, conn, monkeypatch):
+    from workers import commit
+
+    processor.process(doc(STORM.read_bytes()))
+    keys = Keys()
+    post_keys = [keys.post("storm", m.decode()) for m in conn.zrange(keys.post_index("storm"), 0, -1)]
+    monkeypatch.setattr(commit, "_HMGET_MANY_CHUNK", 5)  # 22 posts: 5 in the script, 17 after it
+    found = processor.committer.pre_read(post_keys, keys.post_index("storm"), None)
+    assert found.posts == processor.committer.read(post_keys) and all(p.revision == 1 for p in found.posts)

@@ -138,6 +138,33 @@ def hmget_many(redis: Redis, keys: list[str], fields: tuple[str, ...]) -> list[l
     return rows
 
 
+# The pre-check in one round trip: the posts' stored state, the snapshot span's index entries
+# (retraction candidates; only when a span is given) and the subscriptions version.
+PRE_READ_LUA = """
+local n = tonumber(ARGV[1])
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+local rows = {}
+for i = 1, n do rows[i] = redis.call('HMGET', KEYS[i], unpack(fields)) end
+local span = false
+if ARGV[2] ~= '' then
+  span = redis.call('ZRANGE', KEYS[n + 1], '(' .. ARGV[2], '(' .. ARGV[3], 'BYSCORE', 'WITHSCORES')
+end
+return {rows, span, redis.call('GET', KEYS[#KEYS])}
+"""
+
+
+@dataclass(frozen=True)
+class PreRead:
+    """What the pre-check read: each post's stored state, the (post id, published ms) entries
+    of the blog's index strictly inside the snapshot's span (None: no span was asked for), and
+    the subscriptions version ("0" when there is none)."""
+
+    posts: list[StoredPost]
+    in_span: list[tuple[str, int]] | None
+    subscriptions_version: str
+
+
 def _scripts(redis: Redis) -> dict:
     """Registered scripts per connection object (a Script holds its client)."""
     found = _SCRIPTS.get(id(redis))
@@ -159,6 +186,25 @@ class Committer:
     def read(self, post_keys: list[str]) -> list[StoredPost]:
         """The pre-check: one read-only script call, no writes."""
         return [_stored(row) for row in hmget_many(self.redis, post_keys, STORED_FIELDS)]
+
+    def pre_read(self, post_keys: list[str], index_key: str, span: tuple[int, int] | None) -> PreRead:
+        """``read``, the index entries inside ``span`` and the subscriptions version, in one
+        read-only script call (they were three round trips; a page of 2,000 posts or more
+        reads the posts past the first 2,000 as ``read`` does)."""
+        script = _scripts(self.redis).get("pre_read")
+        if script is None:
+            script = _scripts(self.redis)["pre_read"] = self.redis.register_script(PRE_READ_LUA)
+        head, rest = post_keys[:_HMGET_MANY_CHUNK], post_keys[_HMGET_MANY_CHUNK:]
+        keys = [*head, *([index_key] if span is not None else []), self.keys.subscriptions_version]
+        lo, hi = span if span is not None else ("", "")
+        rows, in_span, version = script(keys=keys, args=[len(head), lo, hi, *STORED_FIELDS])
+        if rest:
+            rows = list(rows) + hmget_many(self.redis, rest, STORED_FIELDS)
+        entries = None
+        if span is not None:
+            flat = in_span or []
+            entries = [(_text(flat[i]), int(float(_text(flat[i + 1])))) for i in range(0, len(flat), 2)]
+        return PreRead([_stored(row) for row in rows], entries, _text(version) if version is not None else "0")
 
     def is_done(self, blog_id: str, document_id: str) -> bool:
         return bool(self.redis.exists(self.keys.done(blog_id, document_id)))

@@ -155,10 +155,14 @@ class DocumentProcessor:
         enriched: dict[int, Enrichment] = {}
         features: dict[int, Features] = {}
         context: object | None = None
+        # the snapshot's span: posts indexed strictly inside it that the page no longer shows are retracted
+        span = retractions.span([_ms(p.published_at) for p in doc.posts]) if raw.options.snapshot else None
+        index_key = self.committer.keys.post_index(doc.blog.id)
         for attempt in range(1, self.settings.commit_attempts + 1):
             outcome.commit_attempts = attempt
             with outcome.timed("precheck"):
-                stored = self.committer.read(keys)
+                pre = self.committer.pre_read(keys, index_key, span)
+                stored = pre.posts
                 decisions = [decide(s, h, fetched_ms) for s, h in zip(stored, hashes)]
             needs = [i for i, d in enumerate(decisions) if d in ("created", "updated") and i not in enriched]
             with outcome.timed("enrich"):
@@ -172,14 +176,14 @@ class DocumentProcessor:
             created = [i for i, d in enumerate(decisions) if d == "created"]
             with outcome.timed("assign"):
                 members, assigned = self._assign(doc, created, features)
-                retracted = self._retractions(doc, fetched_ms, raw.fetched_at) if raw.options.snapshot else []
+                retracted = self._retractions(doc, fetched_ms, raw.fetched_at, span, pre.in_span or [])
             with outcome.timed("plan"):
                 planned = [
                     self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i),
                                raw.fetched_at, features.get(i), assigned.get(i))
                     for i in range(len(doc.posts))
                 ]
-                channels = self._channels(planned)
+                channels = self._channels(planned, pre.subscriptions_version)
             tally = _tally(decisions)
             repeats = sum(1 for i, a in assigned.items() if a.repeat_root != doc.posts[i].post_id)
             summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
@@ -221,9 +225,10 @@ class DocumentProcessor:
             f"after {self.settings.commit_attempts} attempts; RQ will retry it"
         )
 
-    def _channels(self, planned: list[Planned]) -> ChannelPlan:
-        """Match the planned events against the subscriptions as of now (re-checked by the script)."""
-        version, subscriptions = self.subscriptions.current()
+    def _channels(self, planned: list[Planned], version: str | None = None) -> ChannelPlan:
+        """Match the planned events against the subscriptions as of ``version`` (read with the
+        pre-check; re-checked by the script, so a set that moved since means a re-plan)."""
+        version, subscriptions = self.subscriptions.current(version)
         events = [(i, json.loads(p.event_json)) for i, p in enumerate(planned) if p.event_json] if subscriptions else []
         # oldest first, as stories are decided: the first telling of a story is the one that alerts
         events.sort(key=lambda ie: (ie[1]["data"]["post"]["published_at"], ie[1]["data"]["post"]["position"]))
@@ -258,21 +263,18 @@ class DocumentProcessor:
         )
         return members, {i: decided[n.ref] for i, n in zip(created, new)}
 
-    def _retractions(self, doc: ParsedDocument, fetched_ms: int, fetched_at: datetime) -> list[Retraction]:
-        """Posts that vanished from inside this snapshot's time span, with their events."""
-        published = [_ms(p.published_at) for p in doc.posts]
-        span = retractions.span(published)
+    def _retractions(self, doc: ParsedDocument, fetched_ms: int, fetched_at: datetime,
+                     span: tuple[int, int] | None, in_span: list[tuple[str, int]]) -> list[Retraction]:
+        """Posts that vanished from inside this snapshot's time ``span``, with their events;
+        ``in_span`` holds the blog index's (post id, published ms) entries inside it (pre_read)."""
         if span is None:
             return []
-        index_key = self.committer.keys.post_index(doc.blog.id)
-        rows = self.committer.redis.zrange(index_key, f"({span[0]}", f"({span[1]}", byscore=True, withscores=True)
         present = {p.post_id for p in doc.posts}
-        ids = [m.decode() if isinstance(m, bytes) else m for m, _ in rows]
-        ids = [i for i in ids if i not in present]
+        ids = [i for i, _ in in_span if i not in present]
         if not ids:
             return []
         stored = self.committer.read([self.committer.keys.post(doc.blog.id, i) for i in ids])
-        scores = {(m.decode() if isinstance(m, bytes) else m): int(score) for m, score in rows}
+        scores = dict(in_span)
         known = [retractions.Known(i, scores[i], s.seen_ms, s.revision, s.retracted) for i, s in zip(ids, stored)]
         by_id = dict(zip(ids, stored))
         return [

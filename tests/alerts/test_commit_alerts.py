@@ -79,11 +79,11 @@ def test_a_plan_made_with_a_stale_subscription_set_is_replanned(conn, settings):
     original_current = processor.subscriptions.current
     calls = []
 
-    def stale_once():
+    def stale_once(version=None):
         calls.append(1)
         if len(calls) == 1:
             return "0", ()
-        return original_current()
+        return original_current(version)
 
     processor.subscriptions.current = stale_once
     outcome = processor.process(page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)], minutes_after=5))

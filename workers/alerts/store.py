@@ -58,8 +58,10 @@ class SubscriptionCache:
     version: str | None = None
     subscriptions: tuple[Subscription, ...] = ()
 
-    def current(self) -> tuple[str, tuple[Subscription, ...]]:
-        now = _text(self.conn.get(self.keys.subscriptions_version))
+    def current(self, version: str | None = None) -> tuple[str, tuple[Subscription, ...]]:
+        """The subscriptions as of ``version`` (the counter's value, read by the caller along
+        with other state), or as of now when it is not given."""
+        now = version if version is not None else _text(self.conn.get(self.keys.subscriptions_version))
         if now != self.version:
             now, subs = load(self.conn, self.keys)
             self.version, self.subscriptions = now, tuple(subs)

@@ -30,6 +30,7 @@ as ``*_startup_s``. Ratios are computed on the processing window (and on wall, `
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import shutil
@@ -205,10 +206,13 @@ class RssSampler:
 def _between(samples: list[tuple[float, float]], start: float, end: float) -> float:
     """The growth of a sampled counter between two instants: the difference of the last
     samples taken at or before each (at most one sampling interval early, so the error is
-    a few tens of ms per process however long the window)."""
+    a few tens of ms per process however long the window). ``samples`` are in time order."""
+    if not samples:
+        return 0.0
+    times = [when for when, _ in samples]
+
     def at(t: float) -> float:
-        before = [value for when, value in samples if when <= t]
-        return before[-1] if before else (samples[0][1] if samples else 0.0)
+        return samples[max(bisect.bisect_right(times, t) - 1, 0)][1]
 
     return max(at(end) - at(start), 0.0)
 
@@ -325,12 +329,13 @@ class Burst:
             "cpu_ms_per_post": self.cpu_per_post(),
         }
 
-    def cpu_per_post(self) -> dict[str, float]:
+    def cpu_per_post(self, cores: int | None = None) -> dict[str, float]:
         """CPU ms per post in the processing window: the workers', redis-server's, their sum,
-        and the share of the machine's cores they kept busy (``busy``: 1.0 = every core)."""
+        and the share of the ``cores`` (default: the machine's) they kept busy (``busy``:
+        1.0 = every core)."""
         posts = max(self.posts, 1)
         total = self.cpu_workers_s + self.cpu_redis_s
-        cores = os.cpu_count() or 1
+        cores = cores or os.cpu_count() or 1
         return {
             "workers": round(self.cpu_workers_s * 1000 / posts, 3),
             "redis": round(self.cpu_redis_s * 1000 / posts, 3),
@@ -407,7 +412,7 @@ class Harness:
         with _log(self.workdir / f"{tag}.log") as log:
             launched = time.time()
             proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
-            with RssSampler(proc.pid, exclude_root=processes > 1, redis_conn=redis.Redis.from_url(self.url)) as rss:
+            with RssSampler(proc.pid, exclude_root=processes > 1, redis_conn=self.conn) as rss:
                 code = proc.wait(600)
                 rss.sample()
         if code != 0:
@@ -458,8 +463,7 @@ class Harness:
             launched = time.time()
             procs = [subprocess.Popen(cmd, cwd=ROOT, env=_env(self.url), stdout=log, stderr=log)
                      for _ in range(processes)]
-            samplers = [RssSampler(p.pid, exclude_root=False,
-                                   redis_conn=redis.Redis.from_url(self.url) if i == 0 else None).__enter__()
+            samplers = [RssSampler(p.pid, exclude_root=False, redis_conn=self.conn if i == 0 else None).__enter__()
                         for i, p in enumerate(procs)]
             codes = [p.wait(900) for p in procs]
             for s in samplers:
@@ -711,11 +715,11 @@ def cpu_budget(naive: Burst, runs: dict[str, Burst], cores: int) -> dict:
     for name, run_ in runs.items():
         ratio = TARGET_RATIOS[name]
         budget = cores * 1000 / (ratio * naive.posts_per_s) if naive.posts_per_s else 0.0
-        spent = run_.cpu_per_post()
+        spent = run_.cpu_per_post(cores)
         out[name] = {"target_ratio": ratio, "budget_ms_per_post": round(budget, 3),
                      "spent_ms_per_post": spent["total"], "busy": spent["busy"],
                      "over_budget": round(spent["total"] / budget, 2) if budget else 0.0}
-    out["naive_ms_per_post"] = naive.cpu_per_post()["total"]
+    out["naive_ms_per_post"] = naive.cpu_per_post(cores)["total"]
     return out
 
 

@@ -30,7 +30,7 @@ from workers.commit import ChannelPlan, Committer, DedupPlan, Planned, Retractio
 from workers.dedup import retractions
 from workers.dedup import signature as sigmod
 from workers.dedup.index import (
-    Assignment, IndexReader, NewPost, assign, bucket_names, ref, story_id_for, verified_sizes,
+    Assignment, IndexReader, NewPost, assign, bucket_keys, ref, story_id_for, verified_sizes,
 )
 from workers.dedup.stories import Features, dedup_features, names, page_topics
 from workers.identity import content_hash
@@ -246,7 +246,7 @@ class DocumentProcessor:
         if not created:
             return {}, {}
         reader = self.index
-        members = reader.buckets([name for i in created for name in bucket_names(features[i])])
+        members = reader.buckets([features[i] for i in created])
         known = reader.posts(set().union(*members.values()))
         new = [
             NewPost(ref(doc.blog.id, doc.posts[i].post_id), doc.posts[i].post_id, features[i],
@@ -330,7 +330,7 @@ class DocumentProcessor:
             anchors=" ".join(features.anchors),
             names=" ".join(sorted(features.names)),
             title=post.title,
-            buckets=tuple(self.committer.keys.lsh(n) for n in bucket_names(features)) if created else (),
+            buckets=bucket_keys(features, self.committer.keys) if created else (),
             story_key=self.committer.keys.story(assigned.story_id) if created else "",
             topics=tuple(sorted(set(enrichment.topics))),
         )

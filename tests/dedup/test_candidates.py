@@ -123,3 +123,12 @@ def test_one_story_is_true_where_a_phrase_has_a_single_story(rows):
     for p, s in rows:
         by_phrase.setdefault(p, set()).add(s)
     assert _one_story(phrases, stories).tolist() == [len(by_phrase[p]) == 1 for p, _ in rows]
+
+
+def test_bucket_keys_are_the_bucket_names_as_keys_of_the_prefix_asked_for():
+    from schemas.keys import Keys
+
+    f = dedup_features("Barrier holds on Mill Row", "Crews from Tessel worked through the night at Mill Row.", 0, "b")
+    for prefix in ("liveblog", "other", "liveblog"):  # a second prefix does not keep the first one's keys
+        keys = Keys(prefix)
+        assert list(_index.bucket_keys(f, keys)) == [keys.lsh(n) for n in _index.bucket_names(f)]

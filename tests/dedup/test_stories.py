@@ -145,3 +145,28 @@ def test_phrase_sentences_are_the_content_4grams_of_each_sentence(word_lists):
         if found:
             expected.append(frozenset(found))
     assert _stories._phrase_sentences(word_lists) == tuple(expected)
+
+
+def test_a_new_posts_phrase_array_is_the_one_its_anchor_unpacks_to():
+    from workers.dedup.stories import PHRASE_ANCHOR, dedup_features, unpack_phrase_array
+
+    f = dedup_features("Barrier holds", f"{BEFORE}\n\n{AFTER}", 0, "b")
+    assert "phrase_array" in f.__dict__  # set when the features were made, not unpacked later
+    packed = next(a for a in f.anchors if a.startswith(PHRASE_ANCHOR))
+    assert f.phrase_array.tolist() == unpack_phrase_array(packed).tolist() and len(f.phrase_array)
+    assert not f.phrase_array.flags.writeable  # shared with the copy a worker keeps (IndexReader.remember)
+
+
+def _names_line_by_line(title: str, body: str) -> frozenset[str]:
+    """names() as it was written first: numbers and names looked for line by line."""
+    found = set()
+    for line in f"{title}\n{body}".split("\n"):
+        found.update(_stories._names_in(line))
+        found.update(_stories._NUMBER.findall(line))
+    return frozenset(_stories._short(x)[:8] for x in found)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(alphabet=list("Ab Zq 12,.\n!“(\t"), max_size=40), st.text(alphabet=list("Ab 9,0.\n"), max_size=8))
+def test_names_find_the_numbers_of_the_whole_text_as_of_each_line(body, title):
+    assert _stories.names.__wrapped__(title, body) == _names_line_by_line(title, body)

@@ -20,7 +20,7 @@ from redis import Redis
 from schemas.keys import Keys
 from workers.dedup import signature as sigmod
 from workers.dedup.stories import (
-    PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features,
+    PHRASE_ANCHOR, RARE_NAME_MAX, RECENT_SLOT_MS, Features, with_phrase_array,
 )
 from workers.dedup.candidates import Pool, choose_in
 
@@ -66,6 +66,16 @@ def bucket_names(features: Features) -> list[str]:
                  + [f"n:{n}" for n in sorted(features.names)] + recent_buckets(features))
         object.__setattr__(features, "_bucket_names", found)
     return list(found)
+
+
+def bucket_keys(features: Features, keys: Keys) -> tuple[str, ...]:
+    """``bucket_names`` as Redis keys, worked out once per Features and key prefix (the read,
+    the assignment and the plan each ask for them, ~60 per post)."""
+    held = features.__dict__.get("_bucket_keys")
+    if held is None or held[0] != keys.prefix:
+        held = (keys.prefix, tuple(keys.lsh(n) for n in bucket_names(features)))
+        object.__setattr__(features, "_bucket_keys", held)
+    return held[1]
 
 
 def recent_buckets(features: Features) -> list[str]:
@@ -177,16 +187,17 @@ class IndexReader:
         self.keys = keys
         self.cache = cache if cache is not None else CandidateCache()
 
-    def buckets(self, names: list[str]) -> dict[str, set[str]]:
+    def buckets(self, posts: list[Features]) -> dict[str, set[str]]:
         """Members of each bucket (keyed by full Redis key) that can still decide anything.
 
-        Name buckets larger than RARE_NAME_MAX are topics: they are left out, so a worker
+        The buckets are those of the new posts ``posts``. Name buckets larger than RARE_NAME_MAX are topics: they are left out, so a worker
         never loads (nor has the commit re-check) the thousands of posts naming a country.
         One read-only script call for all buckets of a document: a page of 20 new posts
         reads about 800 mostly empty buckets, and 800 pipelined commands cost the client
         far more than the server.
         """
-        by_key = sorted({self.keys.lsh(n): n.startswith("n:") for n in names}.items())
+        by_key = sorted({k: n.startswith("n:") for f in posts
+                         for n, k in zip(bucket_names(f), bucket_keys(f, self.keys))}.items())
         if not by_key:
             return {}
         full = [k for k, _ in by_key]
@@ -229,7 +240,10 @@ class IndexReader:
         held as the index gives them back - without a new post's sentences, which are not
         stored - so the next document of the blog finds them without reading them."""
         for key, content_hash, f in committed:
-            self.cache.put(key, content_hash, Features(f.sig, f.anchors, f.names, f.published_ms))
+            held = Features(f.sig, f.anchors, f.names, f.published_ms)
+            if "phrase_array" in f.__dict__:
+                with_phrase_array(held, f.phrase_array)
+            self.cache.put(key, content_hash, held)
 
     @property
     def _read_candidates(self):
@@ -275,21 +289,21 @@ def assign(
     known = dict(known)
     # only a rare name (a small bucket that was read, see the loop below) is ever looked up
     # in the pool; a name whose bucket is too large to be read (a topic) never is
+    name_key = {n: keys.lsh(f"n:{n}") for p in new for n in p.features.names}
     pool = Pool(wanted=frozenset(
-        n for p in new for n in p.features.names
-        if n not in topics and (k := keys.lsh(f"n:{n}")) in members and len(members[k]) <= RARE_NAME_MAX
+        n for n, k in name_key.items() if n not in topics and k in members and len(members[k]) <= RARE_NAME_MAX
     ))
     pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
     out: dict[str, Assignment] = {}
     for post in sorted(new, key=lambda p: (p.order, p.post_id)):
-        bucket_keys = [keys.lsh(n) for n in bucket_names(post.features)]
-        usable = [k for k in bucket_keys if k in members or not is_name_bucket(k)]
+        own_keys = bucket_keys(post.features, keys)
+        usable = [k for k in own_keys if k in members or not is_name_bucket(k)]
         refs = set().union(*(members.get(k, set()) for k in usable), *(local.get(k, []) for k in usable))
         refs.discard(post.ref)
         rare = frozenset(
             n for n in post.features.names
-            if n not in topics and keys.lsh(f"n:{n}") in members
-            and len(members[keys.lsh(f"n:{n}")]) + len(local.get(keys.lsh(f"n:{n}"), [])) <= RARE_NAME_MAX
+            if n not in topics and (k := name_key[n]) in members
+            and len(members[k]) + len(local.get(k, [])) <= RARE_NAME_MAX
         )
         position = pool.position
         chosen = choose_in(pool, post.features, [position[r] for r in refs if r in position],
@@ -304,7 +318,7 @@ def assign(
         out[post.ref] = result
         known[post.ref] = Indexed(post.ref, post.post_id, post.features, result.story_id, result.repeat_root)
         pool.add(post.ref, post.features, result.story_id)
-        for k in bucket_keys:
+        for k in own_keys:
             local.setdefault(k, []).append(post.ref)
     return out
 

@@ -242,10 +242,10 @@ def strong_keys(entity_ids, amounts) -> frozenset[str]:
 def names(title: str, body: str) -> frozenset[str]:
     """Capitalised names (not sentence starts) and numbers, as short hashes. Cached: a
     re-polled page asks again for every post it still shows (stories.page_topics)."""
-    found = set()
-    for line in f"{title}\n{body}".split("\n"):
+    text = f"{title}\n{body}"
+    found = set(_NUMBER.findall(text))  # a number never spans a line: per line or at once, the same
+    for line in text.split("\n"):
         found.update(_names_in(line))
-        found.update(_NUMBER.findall(line))
     return frozenset(_short(x)[:8] for x in found)
 
 
@@ -258,8 +258,10 @@ def _at_sentence_start(line: str, at: int) -> bool:
     ends a sentence or opens a quote or bracket."""
     if at == 0:
         return True
-    before = line[:at].rstrip()
-    return bool(before) and before[-1] in _SENTENCE_START_CHARS
+    i = at - 1
+    while i >= 0 and line[i].isspace():  # line[:at].rstrip(), without copying the prefix
+        i -= 1
+    return i >= 0 and line[i] in _SENTENCE_START_CHARS
 
 
 def _names_in(line: str) -> set[str]:
@@ -427,11 +429,26 @@ def dedup_features(title: str, body: str, published_ms: int, blog: str = "", enr
         )
     title_words, body_sentences = words(title), sentence_words(body)
     sentences = _phrase_sentences([title_words, *body_sentences])
-    return Features(
+    sample = phrases(sentences)
+    features = Features(
         sig=signature_of_words(title_words, [w for ws in body_sentences for w in ws]),
-        anchors=anchors(title, body) + (pack_phrases(phrases(sentences)),),
+        anchors=anchors(title, body) + (pack_phrases(sample),),
         names=found,
         published_ms=published_ms,
         blog=blog,
         sentences=sentences,
     )
+    return with_phrase_array(features, _frozen_array(sample))
+
+
+def with_phrase_array(features: Features, array: np.ndarray) -> Features:
+    """``features`` holding ``phrase_array`` already (the value it would unpack from its
+    anchor): a new post's sample is at hand, and a candidate pool asks for it at once."""
+    features.__dict__["phrase_array"] = array  # what cached_property stores
+    return features
+
+
+def _frozen_array(values: tuple[int, ...]) -> np.ndarray:
+    array = np.array(values, dtype=np.int64)
+    array.flags.writeable = False  # shared by the Features that hold it
+    return array

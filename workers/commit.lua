@@ -8,7 +8,8 @@
 --
 -- KEYS: 1 done marker, 2 stats hash, 3 global stream, 4 blog stream, 5 blog post index
 --       (zset: post id by published ms), then n post hashes, r retracted post hashes,
---       m near-duplicate buckets (LSH bands and anchors), s story sets,
+--       m near-duplicate buckets (LSH bands, anchors, names, recent posts: first the z read
+--       empty, then the c read with members, then those not re-checked), s story sets,
 --       then the subscriptions version counter, t topic streams, and 3 per alert
 --       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker)
 -- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
@@ -18,8 +19,8 @@
 --       repeat root, signature, published ms, anchors, names, title, bucket indexes (csv),
 --       story set index (0: none);
 --       then 3 per retraction: expected revision, event id, event json;
---       then m expected bucket sizes (-1: not read, so not re-checked);
---       then the channels section at C = BFIRST + m: expected subscriptions version ('*': no alerts, not checked), t,
+--       then z, c and the c bucket sizes read;
+--       then the channels section at C = BFIRST + 2 + c: expected subscriptions version ('*': no alerts, not checked), t,
 --       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
 --       n topic index lists (csv, per post), then 5 per alert: post index, alert id,
 --       subscription, reasons (JSON), story id
@@ -27,10 +28,13 @@ local done = KEYS[1]
 if redis.call('EXISTS', done) == 1 then
   return {'done', redis.call('GET', done)}
 end
+-- numbers that only go back to Redis stay the strings they came as: a Lua number passed to
+-- redis.call is formatted again (sprintf), for every EXPIRE and XADD
 local fetched = tonumber(ARGV[1])
-local ttl = tonumber(ARGV[2])
-local maxlen_all = tonumber(ARGV[3])
-local maxlen_blog = tonumber(ARGV[4])
+local ttl = ARGV[2]
+local function cap(maxlen) return tonumber(maxlen) > 0 and maxlen or nil end  -- nil: no MAXLEN
+local maxlen_all = cap(ARGV[3])
+local maxlen_blog = cap(ARGV[4])
 local n = tonumber(ARGV[5])
 local r = tonumber(ARGV[7])
 local m = tonumber(ARGV[8])
@@ -42,10 +46,11 @@ local RFIRST = FIRST + n * PER
 local BFIRST = RFIRST + r * 3
 local POSTS, RETRACT, BUCKETS, STORIES = 5, 5 + n, 5 + n + r, 5 + n + r + m
 local index = KEYS[5]
-local C = BFIRST + m
+local z, c = tonumber(ARGV[BFIRST]), tonumber(ARGV[BFIRST + 1])
+local C = BFIRST + 2 + c
 local t = tonumber(ARGV[C + 1])
-local maxlen_topic = tonumber(ARGV[C + 2])
-local maxlen_alert = tonumber(ARGV[C + 3])
+local maxlen_topic = cap(ARGV[C + 2])
+local maxlen_alert = cap(ARGV[C + 3])
 local a_count = tonumber(ARGV[C + 4])
 local VERSION = 5 + n + r + m + s + 1
 local TOPICS, ALERTS = VERSION, VERSION + t
@@ -85,9 +90,15 @@ for j = 1, r do
     return {'conflict', ''}
   end
 end
-for j = 1, m do
-  local want = tonumber(ARGV[BFIRST + j - 1])
-  if want >= 0 and redis.call('SCARD', KEYS[BUCKETS + j]) ~= want then
+-- the buckets read empty (most LSH bands) must still not exist - an empty set is no key -
+-- which one EXISTS per 1,000 of them asks; those read with members must hold as many still
+for first = 1, z, 1000 do
+  if redis.call('EXISTS', unpack(KEYS, BUCKETS + first, BUCKETS + math.min(first + 999, z))) > 0 then
+    return {'conflict', ''}
+  end
+end
+for j = 1, c do
+  if redis.call('SCARD', KEYS[BUCKETS + z + j]) ~= tonumber(ARGV[BFIRST + 1 + j]) then
     return {'conflict', ''}
   end
 end
@@ -99,7 +110,7 @@ end
 local counts = {created = 0, updated = 0, duplicate = 0, stale = 0}
 local repeats = 0
 local function xadd(stream, maxlen, id, etype, json)
-  if maxlen > 0 then
+  if maxlen then
     redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'id', id, 'type', etype, 'event', json)
   else
     redis.call('XADD', stream, '*', 'id', id, 'type', etype, 'event', json)
@@ -139,7 +150,7 @@ for i = 1, n do
       'st', ARGV[a + 12], 'rr', ARGV[a + 13], 'sig', ARGV[a + 14], 'ts', ARGV[a + 15],
       'an', ARGV[a + 16], 'nm', ARGV[a + 17], 'tt', ARGV[a + 18])
     redis.call('HDEL', key, 'x')
-    redis.call('ZADD', index, tonumber(ARGV[a + 15]), ARGV[a + 10])
+    redis.call('ZADD', index, ARGV[a + 15], ARGV[a + 10])
     publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4], ARGV[TFIRST + i - 1])
     if decision == 'created' then index_new_post(a) end
   elseif decision == 'duplicate' and fetched > seen_at[i] then
@@ -164,7 +175,7 @@ for k = 1, a_count do
     if redis.call('SET', alerted, ARGV[b + 1], 'NX', 'EX', ttl) then
       local fields = {'id', ARGV[b + 1], 'event_id', ARGV[post + 3], 'subscription', ARGV[b + 2],
         'story_id', ARGV[b + 4], 'type', ARGV[post + 5], 'rule', ARGV[b + 3], 'event', ARGV[post + 4]}
-      if maxlen_alert > 0 then
+      if maxlen_alert then
         redis.call('XADD', stream, 'MAXLEN', '~', maxlen_alert, '*', unpack(fields))
       else
         redis.call('XADD', stream, '*', unpack(fields))

@@ -232,7 +232,12 @@ class Committer:
         channels = channels or ChannelPlan()
         topics = sorted({t for p in planned for t in p.topics})
         topic_no = {t: i + 1 for i, t in enumerate(topics)}
-        buckets = sorted(set(dedup.bucket_sizes).union(*(p.buckets for p in planned)))
+        # the script re-checks first the buckets read empty, then those read with members (their
+        # sizes follow), then writes the rest unchecked: sorted within each group
+        sizes = dedup.bucket_sizes
+        empty = sorted(b for b, n in sizes.items() if n == 0)
+        held = sorted(b for b, n in sizes.items() if n > 0)
+        buckets = empty + held + sorted(set().union(*(p.buckets for p in planned)).difference(sizes))
         stories = sorted({p.story_key for p in planned if p.story_key})
         keys = [
             self.keys.done(blog_id, document_id),
@@ -259,7 +264,7 @@ class Committer:
                      ",".join(str(bucket_no[b]) for b in p.buckets), story_no.get(p.story_key, 0)]
         for r in dedup.retractions:
             args += [r.expected_revision, r.event_id, r.event_json]
-        args += [dedup.bucket_sizes.get(b, -1) for b in buckets]  # -1: written, not re-checked
+        args += [len(empty), len(held), *(sizes[b] for b in held)]
         args += [channels.subscriptions_version, len(topics), channels.topic_maxlen, channels.alert_maxlen,
                  len(channels.alerts), self.keys.notify, self.keys.blog_notify(blog_id), blog_id]
         args += [",".join(str(topic_no[t]) for t in p.topics) for p in planned]

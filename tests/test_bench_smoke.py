@@ -110,3 +110,24 @@ def test_cpu_budget_is_what_a_target_ratio_leaves_per_post_with_every_core_busy(
     assert out["new"]["spent_ms_per_post"] == pytest.approx(1.8)
     assert out["new"]["over_budget"] == pytest.approx(2.7)
     assert out["naive_ms_per_post"] == pytest.approx(19.0)
+
+
+@pytest.mark.redis
+def test_cost_profile_reports_the_costs_per_post_and_an_events_digest_that_replays(redis_url: str) -> None:
+    # bench/cost_profile.py runs the pipeline in its own process; it flushes the database given
+    # (--flush: the second run finds the first one's keys)
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "cost_profile.py"), "repoll", "--posts", "800", "--json", "--flush"],
+            cwd=ROOT, env=cli_env(redis_url), capture_output=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        runs.append(json.loads(proc.stdout))
+    first = runs[0]
+    assert first["posts"] == 800 and first["documents"] == 20
+    assert first["worker_cpu_ms_per_post"] > 0 and first["redis_cpu_ms_per_post"] > 0
+    assert {"parse", "precheck", "commit"} <= set(first["stage_ms_per_post"])
+    assert first["redis_commands_per_post"]["evalsha"] > 0 and "info" not in first["redis_commands_per_post"]
+    assert 0 < first["redis_script_overhead_share"] < 1
+    assert runs[1]["events_digest"] == first["events_digest"]  # the same inputs publish the same events

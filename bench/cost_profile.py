@@ -1,0 +1,178 @@
+"""Where a worker's time goes: ``python bench/cost_profile.py [new|repoll] [--posts N] [--cprofile N] [--json]``.
+
+``liveblog bench`` measures throughput through RQ; this script says what one document
+costs and where. It runs the pipeline itself (``DocumentProcessor``, no RQ) in this process
+over the bench corpus - ``new``: pages of 20 all-new posts in a poller's order; ``repoll``:
+each blog primed with one 40-post page (not counted), then polls adding 2 posts each - against
+a private redis-server (``REDIS_URL`` instead, refused when it holds keys unless ``--flush``),
+and prints per post:
+
+* the worker's CPU time and redis-server's (``INFO cpu``) over the processed documents;
+* wall milliseconds per pipeline stage (the same ``stage_ms`` the workers log);
+* Redis commands by name, those the scripts ran included (``INFO commandstats``), and the
+  share of redis-server's time inside script calls (``EVALSHA``);
+* with ``--cprofile N``, the N functions with the most time of their own.
+
+It also prints a digest of every event published: a change meant to leave the outputs alone
+must leave it alone. For counts that do not move with the machine's load, run it under
+callgrind with ``--toggle-collect=functools_reduce`` (the documents are processed inside one
+``functools.reduce`` call, so only that is counted; docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import hashlib
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis  # noqa: E402
+
+from liveblog import benchmark as bm  # noqa: E402
+from liveblog.benchkit import corpus  # noqa: E402
+from schemas.documents import RawDocument  # noqa: E402
+from schemas.settings import Settings  # noqa: E402
+
+BASE_TIME = datetime(2024, 10, 12, 20, 0, tzinfo=timezone.utc)
+
+
+def documents(mode: str, posts: int) -> tuple[list[RawDocument], list[RawDocument]]:
+    """(priming documents, profiled documents) of about ``posts`` posts."""
+    if mode == "new":
+        blogs = max(1, posts // 200)
+        pages = corpus.round_robin(corpus.new_pages(blogs, max(1, posts // (20 * blogs)), 20, seed=1))
+        prime: list[tuple[str, str]] = []
+    else:
+        blogs = 20
+        prime, pages = corpus.repoll_pages(blogs, max(1, posts // (40 * blogs)), 40, 2, seed=2)
+        pages = corpus.round_robin(pages)
+
+    def raw(i: int, blog_id: str, text: str) -> RawDocument:
+        return RawDocument.from_bytes(text.encode("utf-8"), blog_id=blog_id, source=f"bench://{blog_id}",
+                                      fetched_at=BASE_TIME + timedelta(seconds=i))
+
+    return ([raw(i, b, t) for i, (b, t) in enumerate(prime)],
+            [raw(len(prime) + i, b, t) for i, (b, t) in enumerate(pages)])
+
+
+def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
+    from workers import enrichers
+    from workers.pipeline import DocumentProcessor
+    from workers.runtime import tune_gc
+
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    enrichers.warm_up()
+    tune_gc()  # as the worker does after its warm-up
+    processor = DocumentProcessor(conn, Settings.from_env({"REDIS_URL": url}))
+    prime, docs = documents(mode, posts)
+    for raw in prime:
+        processor.process(raw)
+    conn.config_resetstat()
+    redis_cpu_before = _redis_cpu(conn)
+    digest, stages = hashlib.sha256(), {}
+
+    def step(done: int, raw: RawDocument) -> int:
+        outcome = processor.process(raw)
+        for event in outcome.events:
+            digest.update(event.encode("utf-8"))
+        for stage, ms in outcome.stage_ms.items():
+            stages[stage] = stages.get(stage, 0.0) + ms
+        return done + outcome.posts
+
+    profiler = cProfile.Profile() if cprofile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    n = functools.reduce(step, docs, 0)  # one C call around the work: callgrind's toggle (docstring)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    redis_cpu = _redis_cpu(conn) - redis_cpu_before
+    commands = conn.info("commandstats")
+    conn.close()
+    per = {name.removeprefix("cmdstat_"): stat for name, stat in commands.items()
+           if not name.startswith(("cmdstat_info", "cmdstat_config"))}  # this script's own
+    script_us = sum(per.get(name, {}).get("usec", 0) for name in ("evalsha", "eval"))
+    # a command a script runs counts on its own and inside the script's time; the only ones
+    # sent outside a script are the done markers' EXISTS, one per document (counted as inside)
+    inside_us = sum(stat["usec"] for name, stat in per.items() if name not in ("evalsha", "eval"))
+    out = {
+        "mode": mode, "documents": len(docs), "posts": n,
+        "posts_per_s_one_process": round(n / wall, 1),
+        "worker_cpu_ms_per_post": round(cpu * 1000 / n, 3),
+        "redis_cpu_ms_per_post": round(redis_cpu * 1000 / n, 3),
+        "stage_ms_per_post": {k: round(v / n, 3) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+        "redis_commands_per_post": {k: round(s["calls"] / n, 2)
+                                    for k, s in sorted(per.items(), key=lambda kv: -kv[1]["calls"])},
+        "redis_script_overhead_share": round(1 - inside_us / script_us, 3) if script_us else 0.0,
+        "events_digest": digest.hexdigest()[:16],
+    }
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(cprofile)
+        out["cprofile"] = text.getvalue()
+    return out
+
+
+def _redis_cpu(conn: redis.Redis) -> float:
+    info = conn.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def render(r: dict) -> str:
+    lines = [
+        f"{r['mode']}: {r['posts']} posts in {r['documents']} documents, {r['posts_per_s_one_process']} posts/s "
+        f"in one process (no RQ)",
+        f"CPU per post: worker {r['worker_cpu_ms_per_post']} ms, redis-server {r['redis_cpu_ms_per_post']} ms",
+        "stage wall ms per post: " + ", ".join(f"{k} {v}" for k, v in r["stage_ms_per_post"].items()),
+        f"Redis commands per post ({sum(r['redis_commands_per_post'].values()):.1f}): "
+        + ", ".join(f"{k} {v}" for k, v in list(r["redis_commands_per_post"].items())[:10]),
+        f"share of the scripts' time outside their commands (Lua, arguments): {r['redis_script_overhead_share']:.0%}",
+        f"events digest {r['events_digest']}",
+    ]
+    if "cprofile" in r:
+        lines.append(r["cprofile"])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", choices=("new", "repoll"), default="new")
+    parser.add_argument("--posts", type=int, default=None, help="about this many posts (new 6000, repoll 24000)")
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also list the N costliest functions")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--flush", action="store_true", help="allow flushing a REDIS_URL database that holds keys")
+    args = parser.parse_args(argv)
+    posts = args.posts or (6000 if args.mode == "new" else 24000)
+    url = os.environ.get("REDIS_URL")
+    server = None
+    try:
+        if url and not args.flush:
+            bm._refuse_if_holding_data(url)
+        if not url:
+            server = bm.PrivateRedis().start()
+            url = server.url
+        result = profile(args.mode, posts, url, args.cprofile)
+    except bm.NotEmpty as exc:
+        print(f"profile: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if server:
+            server.stop()
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

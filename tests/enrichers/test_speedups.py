@@ -74,3 +74,17 @@ def test_function_word_shares_in_one_pass_equal_the_counter_intersection_form():
     for _ in range(500):
         words = [rng.choice(pool) for _ in range(rng.randint(1, 80))]
         assert language._shares(words) == old(words)
+
+
+def test_first_letter_lookaheads_leave_the_matches_of_the_scans_they_speed_up():
+    from workers.dedup import stories
+    from workers.enrichers import entities
+
+    rng = random.Random(11)
+    alphabet = list("aAbeiMrs. -'’\u00a0\tZÉжЖ$£€¥U9,0") + ["Mr. ", "al-", "bin ", "US$", " of ", " the "]
+    for pattern in (entities.RUN_RE, stories._CAPS, quantities._DIGIT_START_RE):
+        assert pattern.pattern.startswith("(?=[")
+        plain = re.compile(pattern.pattern[pattern.pattern.index("])") + 2:], pattern.flags)
+        for _ in range(3000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+            assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)], text

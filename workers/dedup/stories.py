@@ -42,7 +42,7 @@ PAGE_TOPIC_MIN_POSTS = 10
 # style leaves multi-paragraph quotes unclosed). Curly quotes are directional, so the text
 # *between* two quotes is never mistaken for one.
 _QUOTE = re.compile(r"“([^“”\n]{20,600})(?:”|$)|\"([^\"\n]{20,600})(?:\"|$)|«([^«»\n]{20,600})(?:»|$)", re.M)
-_CAPS = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]*)*")
+_CAPS = re.compile(r"(?=[A-Z])\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]*)*")  # (?=: fails fast
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*|[\"“‘(]\s*)$")
 # Capitalised words that are not names of anything: pronouns and calendar words.
 _NOT_NAMES = frozenset(

@@ -70,7 +70,7 @@ _QUALIFIER_RE = re.compile(
     r"al menos|casi|plus de|près de|au moins|environ|mehr als|rund|etwa|fast|mindestens) $",
     re.IGNORECASE,
 )
-_DIGIT_START_RE = re.compile(r"(?<![\w.,])(?:US\$|[$£€¥])?\s?\d")
+_DIGIT_START_RE = re.compile(r"(?=[U$£€¥\s\d])(?<![\w.,])(?:US\$|[$£€¥])?\s?\d")  # (?=: fails fast
 _WORD_RE = re.compile(r"[^\W\d_]+")
 # First words of spelled-out numbers; "a dozen", "a hundred" are found by their second word.
 _NUMBER_WORDS = frozenset(w for phrase in (*WORD_NUMBERS, *VAGUE, "half a") for w in phrase.split()[:2] if w not in ("a", "of", "de"))

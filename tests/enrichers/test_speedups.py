@@ -88,3 +88,18 @@ def test_first_letter_lookaheads_leave_the_matches_of_the_scans_they_speed_up():
         for _ in range(3000):
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
             assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+
+
+def test_urgency_scans_of_lowered_text_find_what_the_case_insensitive_scans_find():
+    rng = random.Random(5)
+    words = ["BREAKING", "Just In", "warns", "WARNED", "Evacuated", "ÉVACUATION", "Warnung", "NOTSTAND", "sirens",
+             "State Of Emergency", "Última Hora", "DERNIÈRE minute", "alerta", "flash", "urgence", "EVACUATΣ",
+             "İmminent", "ſtate of emergency", "ırrelevant", "x", " ", ",", "\n", "é", "ẞ"]
+    texts = ["".join(rng.choice(words) + rng.choice(" ,.\n") for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for text in texts:
+        breaking_re, warning_re, scanned = urgency._scans(text)
+        assert bool(breaking_re.search(scanned)) == bool(urgency.BREAKING_RE.search(text)), text
+        assert ({m.group().casefold() for m in warning_re.finditer(scanned)}
+                == {m.group().casefold() for m in urgency.WARNING_RE.finditer(text)}), text
+    assert urgency._scans("Sirens in Kyiv")[2] == "sirens in kyiv"  # the fast form is the one taken
+    assert urgency._scans("İmminent")[1] is urgency.WARNING_RE  # a letter IGNORECASE reads as i: as it is

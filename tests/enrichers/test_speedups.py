@@ -103,3 +103,16 @@ def test_urgency_scans_of_lowered_text_find_what_the_case_insensitive_scans_find
                 == {m.group().casefold() for m in urgency.WARNING_RE.finditer(text)}), text
     assert urgency._scans("Sirens in Kyiv")[2] == "sirens in kyiv"  # the fast form is the one taken
     assert urgency._scans("İmminent")[1] is urgency.WARNING_RE  # a letter IGNORECASE reads as i: as it is
+
+
+def test_qualifier_suffix_test_finds_what_the_qualifier_regex_finds():
+    endings = quantities._QUALIFIER_ENDINGS
+    assert len(endings) > 20 and not any(a != b and a.endswith(b) for a in endings for b in endings)
+    rng = random.Random(3)
+    parts = ["more than", "MORE THAN", "Over", "moreover", "at least", "About", "up to", "más de", "près de", "Rund",
+             "some", "awesome", "x", " ", "  ", "\n", "é", "9", "fast", "ſome"]
+    for _ in range(5000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 8))) + rng.choice(["", " ", " \n", "\n"]) + "42"
+        offset = len(text) - 2
+        m = quantities._QUALIFIER_RE.search(text, max(0, offset - 20), offset)
+        assert quantities._qualifier(text, offset) == ((m.start(), m.group()) if m else None), repr(text)

@@ -70,6 +70,32 @@ _QUALIFIER_RE = re.compile(
     r"al menos|casi|plus de|près de|au moins|environ|mehr als|rund|etwa|fast|mindestens) $",
     re.IGNORECASE,
 )
+# The ASCII qualifiers as the window before a number ends with them, for :func:`_qualifier`.
+_QUALIFIER_ENDINGS = tuple(
+    f"{q} " for q in _QUALIFIER_RE.pattern[3:_QUALIFIER_RE.pattern.index(") $")].split("|") if q.isascii()
+)
+
+
+def _qualifier(text: str, offset: int) -> tuple[int, str] | None:
+    """(start, text) of what ``_QUALIFIER_RE.search(text, offset - 20, offset)`` finds, or None.
+
+    The pattern only matches a qualifier and a space that end the window (``$`` also allows
+    a newline after them), and no qualifier ends another, so for an ASCII window - where
+    IGNORECASE is lower-casing - a suffix test says the same; other windows ask the regex.
+    """
+    lo = max(0, offset - 20)
+    window = text[lo:offset]
+    if not window.isascii():
+        m = _QUALIFIER_RE.search(text, lo, offset)
+        return (m.start(), m.group()) if m else None
+    end = len(window) - 1 if window.endswith("\n") else len(window)
+    low = window[:end].lower()
+    if not low.endswith(_QUALIFIER_ENDINGS):
+        return None
+    ending = next(e for e in _QUALIFIER_ENDINGS if low.endswith(e))
+    return lo + end - len(ending), window[end - len(ending):end]
+
+
 _DIGIT_START_RE = re.compile(r"(?=[U$£€¥\s\d])(?<![\w.,])(?:US\$|[$£€¥])?\s?\d")  # (?=: fails fast
 _WORD_RE = re.compile(r"[^\W\d_]+")
 # First words of spelled-out numbers; "a dozen", "a hundred" are found by their second word.
@@ -212,17 +238,17 @@ def extract_quantities(text: str, lang: str | None = None) -> list[Quantity]:
         m = pattern.match(text, offset)
         if m is None or not (m["num"] or m["word"] or m["vague"] or m["half"]):
             continue
-        qualifier = _QUALIFIER_RE.search(text, max(0, offset - 20), offset)
+        qualifier = _qualifier(text, offset)
         if not (qualifier or m["cur"]) and _NAME_BEFORE_RE.search(text, max(0, offset - 30), offset):
             continue  # "Nord Stream 2", "Apollo 11": part of a name
-        begin = qualifier.start() if qualifier else m.start()
+        begin = qualifier[0] if qualifier else m.start()
         kind = _classify(text, m, begin)
         if kind is None:
             continue
         name, unit, stop = kind
         covered = stop
         value = _value(m, lang)
-        low, high, approximate = _bounds(m, value, qualifier.group().strip().casefold() if qualifier else "")
+        low, high, approximate = _bounds(m, value, qualifier[1].strip().casefold() if qualifier else "")
         found.append(_quantity(text[begin:stop].strip(), value, unit, name, low, high, approximate))
     return found
 

@@ -335,3 +335,44 @@ def test_tune_gc_freezes_what_warm_up_built_and_raises_the_first_threshold() -> 
 
     assert before == 0 and frozen > 1000  # the imported modules' objects, out of the collector's sight
     assert thresholds == list(GC_THRESHOLDS) and thresholds[0] > 700 and enabled  # raised, never disabled
+
+
+def test_a_document_is_processed_with_the_collector_paused_and_resumed_after(conn, settings, work, monkeypatch):
+    import gc
+
+    from workers.pipeline import DocumentProcessor
+
+    seen = []
+    real = DocumentProcessor.process
+
+    def recording(self, raw):
+        seen.append(gc.isenabled())
+        if raw.blog_id == "broken":
+            raise ParserBug("a bug in the middle of a document")
+        return real(self, raw)
+
+    monkeypatch.setattr(DocumentProcessor, "process", recording)
+    assert gc.isenabled()
+    assert submit(conn, doc(STORM.read_bytes(), blog_id="broken"), settings)
+    assert submit(conn, doc(STORM.read_bytes()), settings)
+    work()
+    assert seen == [False, False]  # no collection inside either document, the failing one included
+    assert gc.isenabled()  # and back on after both
+    counters = stats.collect(conn, settings)["counters"]
+    assert counters["documents_processed"] == 1 and counters["documents_dead_lettered"] == 1
+
+
+def test_collector_paused_leaves_a_disabled_collector_disabled() -> None:
+    import gc
+
+    gc.disable()
+    try:
+        with runtime.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ZeroDivisionError):
+        with runtime.collector_paused():
+            1 / 0
+    assert gc.isenabled()

@@ -42,7 +42,8 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
         try:
             raw = RawDocument.decode(payload)
             failpoints.stall_once("stall_once")  # tests hang a job here, for RQ's timeout to end
-            outcome = runtime.processor(conn).process(raw)
+            with runtime.collector_paused():  # the events out first, any collection after
+                outcome = runtime.processor(conn).process(raw)
             if outcome.status == "committed":
                 failpoints.hit("after_commit")  # tests crash here: committed, not yet marked done
         except TRANSIENT:

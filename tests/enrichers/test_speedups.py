@@ -101,6 +101,8 @@ def test_urgency_scans_of_lowered_text_find_what_the_case_insensitive_scans_find
         assert bool(breaking_re.search(scanned)) == bool(urgency.BREAKING_RE.search(text)), text
         assert ({m.group().casefold() for m in warning_re.finditer(scanned)}
                 == {m.group().casefold() for m in urgency.WARNING_RE.finditer(text)}), text
+    for pattern in (urgency.BREAKING_RE, urgency.WARNING_RE):  # lower-casing \W or \B would change them
+        assert not re.search(r"\\[A-Z]", pattern.pattern)
     assert urgency._scans("Sirens in Kyiv")[2] == "sirens in kyiv"  # the fast form is the one taken
     assert urgency._scans("İmminent")[1] is urgency.WARNING_RE  # a letter IGNORECASE reads as i: as it is
 

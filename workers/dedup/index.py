@@ -190,8 +190,9 @@ class IndexReader:
     def buckets(self, posts: list[Features]) -> dict[str, set[str]]:
         """Members of each bucket (keyed by full Redis key) that can still decide anything.
 
-        The buckets are those of the new posts ``posts``. Name buckets larger than RARE_NAME_MAX are topics: they are left out, so a worker
-        never loads (nor has the commit re-check) the thousands of posts naming a country.
+        The buckets are those of the new posts ``posts``. Name buckets larger than RARE_NAME_MAX
+        are topics: they are left out, so a worker never loads (nor has the commit re-check)
+        the thousands of posts naming a country.
         One read-only script call for all buckets of a document: a page of 20 new posts
         reads about 800 mostly empty buckets, and 800 pipelined commands cost the client
         far more than the server.

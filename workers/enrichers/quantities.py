@@ -65,15 +65,14 @@ _VAGUE = "|".join(sorted(map(re.escape, VAGUE), key=len, reverse=True))
 _SCALE = "|".join(sorted(map(re.escape, SCALES), key=len, reverse=True))
 
 
-_QUALIFIER_RE = re.compile(
-    r"(?:more than|over|at least|almost|nearly|around|about|some|up to|fewer than|less than|más de|unos|unas|"
-    r"al menos|casi|plus de|près de|au moins|environ|mehr als|rund|etwa|fast|mindestens) $",
-    re.IGNORECASE,
+QUALIFIERS = (
+    "more than", "over", "at least", "almost", "nearly", "around", "about", "some", "up to", "fewer than",
+    "less than", "más de", "unos", "unas", "al menos", "casi", "plus de", "près de", "au moins", "environ",
+    "mehr als", "rund", "etwa", "fast", "mindestens",
 )
+_QUALIFIER_RE = re.compile(r"(?:" + "|".join(map(re.escape, QUALIFIERS)) + r") $", re.IGNORECASE)
 # The ASCII qualifiers as the window before a number ends with them, for :func:`_qualifier`.
-_QUALIFIER_ENDINGS = tuple(
-    f"{q} " for q in _QUALIFIER_RE.pattern[3:_QUALIFIER_RE.pattern.index(") $")].split("|") if q.isascii()
-)
+_QUALIFIER_ENDINGS = tuple(f"{q} " for q in QUALIFIERS if q.isascii())
 
 
 def _qualifier(text: str, offset: int) -> tuple[int, str] | None:

@@ -48,3 +48,15 @@ def test_vague_and_qualified_amounts_carry_their_range():
     assert (floor.low, floor.high, floor.approximate) == (100_000, None, True)
     (exact,) = extract_quantities("The council approved £1.5bn for flood defences.")
     assert (exact.low, exact.high, exact.approximate) == (None, None, False)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Earlier today, the head of the Met Office claimed around 30,000 residents had signed a petition.",
+     ("around 30,000 residents", "people")),
+    ("The storm left 3,000 people without power.", ("3,000 people", "people")),
+    ("The blast left 12 people dead.", ("12 people", "casualties")),
+    ("The quake claimed 30 lives.", ("30 lives", "casualties")),
+    ("The quake claimed 30.", ("30", "casualties")),
+])
+def test_claimed_and_left_before_people_do_not_make_them_casualties(text, found):
+    assert [(q.text, q.kind) for q in extract_quantities(text)] == [found]

@@ -160,7 +160,11 @@ def _may_name_a_noun(tail: str) -> bool:
 
 
 _CASUALTY_AFTER_RE = re.compile(rf"(?:\s[\w\-]+){{0,2}}?\s{CASUALTY_VERBS}\b", re.IGNORECASE)
-_CASUALTY_BEFORE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured|left|claimed)\s$", re.IGNORECASE)
+_CASUALTY_BEFORE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured)\s$", re.IGNORECASE)
+# Before a bare number only: "the quake claimed 30". Before a number and a noun, "claimed" and
+# "left" say nothing ("claimed around 30,000 residents had signed", "left 3,000 homes without
+# power"); "left 12 people dead" is a casualty by the word after it.
+_CASUALTY_BEFORE_BARE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured|claimed)\s$", re.IGNORECASE)
 _AGE_BEFORE_RE = re.compile(r"(?:aged|age of|âgée? de)\s$", re.IGNORECASE)
 _MAGNITUDE_RE = re.compile(r"magnitude[- ]$|^-?magnitude|^ on the Richter", re.IGNORECASE)
 _NAME_BEFORE_RE = re.compile(r"\b[A-Z][\w\-]*[A-Za-z] $")
@@ -220,7 +224,7 @@ def _classify(text: str, m: re.Match[str], begin: int) -> tuple[str, str | None,
         casualty = word.casefold() in CASUALTY_SET or _CASUALTY_BEFORE_RE.search(head)
         kind = "casualties" if casualty or _CASUALTY_AFTER_RE.match(text, end + noun.end()) else "people"
         return kind, word.lower(), end + noun.end()
-    if _CASUALTY_AFTER_RE.match(tail) or _CASUALTY_BEFORE_RE.search(head):
+    if _CASUALTY_AFTER_RE.match(tail) or _CASUALTY_BEFORE_BARE_RE.search(head):
         after = _CASUALTY_AFTER_RE.match(tail)
         return "casualties", "people", end + (after.end() if after else 0)
     return None

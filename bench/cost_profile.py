@@ -79,7 +79,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
     for raw in prime:
         processor.process(raw)
     conn.config_resetstat()
-    redis_cpu_before = _redis_cpu(conn)
+    redis_cpu_before = bm._redis_cpu_s(conn)
     digest, stages = hashlib.sha256(), {}
 
     def step(done: int, raw: RawDocument) -> int:
@@ -98,7 +98,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    redis_cpu = _redis_cpu(conn) - redis_cpu_before
+    redis_cpu = bm._redis_cpu_s(conn) - redis_cpu_before
     commands = conn.info("commandstats")
     conn.close()
     per = {name.removeprefix("cmdstat_"): stat for name, stat in commands.items()
@@ -123,11 +123,6 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(cprofile)
         out["cprofile"] = text.getvalue()
     return out
-
-
-def _redis_cpu(conn: redis.Redis) -> float:
-    info = conn.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 def render(r: dict) -> str:

@@ -129,9 +129,7 @@ def hmget_many(redis: Redis, keys: list[str], fields: tuple[str, ...]) -> list[l
     """HMGET of the same fields from many hashes in one round trip per 2,000 keys. One script
     call, not a pipeline: redis-py packs and parses each pipelined command in Python, which
     costs more than the server's work for a page of posts."""
-    script = _scripts(redis).get("hmget_many")
-    if script is None:
-        script = _scripts(redis)["hmget_many"] = redis.register_script(HMGET_MANY_LUA)
+    script = _script(redis, HMGET_MANY_LUA)
     rows: list[list] = []
     for start in range(0, len(keys), _HMGET_MANY_CHUNK):
         rows.extend(script(keys=keys[start : start + _HMGET_MANY_CHUNK], args=list(fields)))
@@ -165,15 +163,18 @@ class PreRead:
     subscriptions_version: str
 
 
-def _scripts(redis: Redis) -> dict:
-    """Registered scripts per connection object (a Script holds its client)."""
+def _script(redis: Redis, source: str):
+    """``source`` registered on this connection object, once (a Script holds its client)."""
     found = _SCRIPTS.get(id(redis))
     if found is None or found[0] is not redis:
         found = _SCRIPTS[id(redis)] = (redis, {})
-    return found[1]
+    registered = found[1].get(source)
+    if registered is None:
+        registered = found[1][source] = redis.register_script(source)
+    return registered
 
 
-_SCRIPTS: dict[int, tuple[Redis, dict]] = {}
+_SCRIPTS: dict[int, tuple[Redis, dict]] = {}  # per connection: script source -> Script
 
 
 class Committer:
@@ -191,9 +192,7 @@ class Committer:
         """``read``, the index entries inside ``span`` and the subscriptions version, in one
         read-only script call (they were three round trips; a page of 2,000 posts or more
         reads the posts past the first 2,000 as ``read`` does)."""
-        script = _scripts(self.redis).get("pre_read")
-        if script is None:
-            script = _scripts(self.redis)["pre_read"] = self.redis.register_script(PRE_READ_LUA)
+        script = _script(self.redis, PRE_READ_LUA)
         head, rest = post_keys[:_HMGET_MANY_CHUNK], post_keys[_HMGET_MANY_CHUNK:]
         keys = [*head, *([index_key] if span is not None else []), self.keys.subscriptions_version]
         lo, hi = span if span is not None else ("", "")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from workers import normalize
 from workers.identity import content_hash
 from workers.normalize import (
     clean_text, fingerprint_text, fingerprint_url, is_credit, is_headline_like, is_link_intro, split_body,
 )
+from workers.parsers._common import repair_text
 
 PROSE_1 = "The harbour master closed the port to all shipping shortly after dawn on Sunday."
 PROSE_2 = "Crews from three lifeboat stations spent the morning towing stranded yachts to safety."
@@ -219,6 +223,28 @@ def test_clean_text_normalises_newlines_spaces_and_invisible_characters() -> Non
     raw = "Cafe\u0301 owners\u00a0 wait\u200b\r\nfor   news \t\r\x00tonight  "
 
     assert clean_text(raw) == "Café owners wait\nfor news\ntonight"
+
+
+_INVISIBLE = "\u200b\u2060\ufeff"
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab \n\r\t\x00\u00a0\u00e9\u0301\u201c" + _INVISIBLE)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_zero_width_test_agrees_with_the_pattern_it_stands_in_for(text: str) -> None:
+    assert normalize._has_zero_width(text) == bool(normalize._ZERO_WIDTH.search(text))
+    assert set(_INVISIBLE) == set(normalize._ZERO_WIDTH.pattern.strip("[]").encode().decode("unicode_escape"))
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab \n\r\x00\u00e9\u0301\u212b\u00c5" + _INVISIBLE)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_clean_text_of_repaired_text_skips_only_a_normalisation_already_done(text: str) -> None:
+    repaired = repair_text(text)  # ends in NFC
+    assert clean_text(repaired, nfc=True) == clean_text(repaired) == clean_text(text)
+
+
+def test_clean_text_still_normalises_text_not_said_to_be_nfc() -> None:
+    assert clean_text("Cafe\u0301") == "Café"
+    assert clean_text("Cafe\u0301", nfc=True) == "Cafe\u0301"  # the caller's word is taken
 
 
 def test_fingerprint_ignores_curly_versus_straight_quotes_dashes_and_spacing() -> None:

@@ -82,11 +82,25 @@ def readable(line: str) -> str:
     return " ".join(_MARKUP.sub(" ", line).split())
 
 
-def clean_text(text: str) -> str:
-    """NFC, one kind of newline, no zero-width or non-breaking oddities, no trailing blanks."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _ZERO_WIDTH.sub("", text).replace("\x00", "")
+def clean_text(text: str, *, nfc: bool = False) -> str:
+    """NFC, one kind of newline, no zero-width or non-breaking oddities, no trailing blanks.
+
+    ``nfc``: the caller has already put ``text`` in NFC (``repair_text`` ends with it), so it
+    is not checked again - the check alone walks the whole page."""
+    if not nfc:
+        text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _has_zero_width(text):
+        text = _ZERO_WIDTH.sub("", text)
+    text = text.replace("\x00", "")
     return "\n".join(map(_clean_line, text.split("\n")))
+
+
+def _has_zero_width(text: str) -> bool:
+    """``_ZERO_WIDTH.search(text)``, as three substring tests: a text without the characters
+    (nearly every page) is not walked by the regex engine, and a text whose widest character
+    is narrower than they are (Latin-1) is not walked at all."""
+    return "\u200b" in text or "\u2060" in text or "\ufeff" in text
 
 
 @lru_cache(maxsize=8192)

@@ -72,7 +72,7 @@ def tidy(text: str | None) -> str:
     """One line of display text (title, author, paragraph): repaired, spaces collapsed."""
     if not text:
         return ""
-    return " ".join(clean_text(repair_text(text)).split())
+    return " ".join(clean_text(repair_text(text), nfc=True).split())
 
 
 def load_json(text: str) -> object:
@@ -297,7 +297,7 @@ def text_to_paragraphs(text: str) -> Extracted:
     """A plain-text body: one paragraph per non-blank line; credits dropped and "Read more
     here"-style lines kept apart, with the same rules as the text parser."""
     out = Extracted()
-    for line in clean_text(repair_text(text)).split("\n"):
+    for line in clean_text(repair_text(text), nfc=True).split("\n"):
         line = " ".join(line.split())
         if not any(ch.isalnum() for ch in line) or is_credit(line):
             continue

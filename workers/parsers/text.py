@@ -31,7 +31,7 @@ BULLET = re.compile(r"^\s*[•·\-\*▪●]\s*")
 
 
 def parse(raw: RawDocument, body: str) -> ParsedDocument:
-    lines = clean_text(repair_text(body)).split("\n")
+    lines = clean_text(repair_text(body), nfc=True).split("\n")
     layout = _standalone_layout(lines) or _inline_layout(lines)
     if layout is None:
         raise InputRejected(

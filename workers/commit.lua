@@ -14,15 +14,17 @@
 --       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker)
 -- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
 --       7 r, 8 m, 9 s, 10 index prune-before ms,
---       then PER per post: decision, expected revision, content hash, event id, event json,
---       event type, title hash, body hash, author, published, post id, ref, story id,
---       repeat root, signature, published ms, anchors, names, title, bucket indexes (csv),
---       story set index (0: none);
+--       then per post: decision, expected revision, content hash, and for a created or
+--       updated post (PER fields in all) also event id, event json, event type, title hash,
+--       body hash, author, published, post id, ref, story id, repeat root, signature,
+--       published ms, anchors, names, title, bucket indexes (csv), story set index (0: none),
+--       topic indexes (csv); a duplicate or stale post has only the first SHORT fields
+--       (on a re-polled page nearly every post: 3 arguments instead of 22);
 --       then 3 per retraction: expected revision, event id, event json;
 --       then z, c and the c bucket sizes read;
 --       then the channels section at C = BFIRST + 2 + c: expected subscriptions version ('*': no alerts, not checked), t,
 --       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
---       n topic index lists (csv, per post), then 5 per alert: post index, alert id,
+--       then 5 per alert: post index, alert id,
 --       subscription, reasons (JSON), story id
 local done = KEYS[1]
 if redis.call('EXISTS', done) == 1 then
@@ -40,9 +42,16 @@ local r = tonumber(ARGV[7])
 local m = tonumber(ARGV[8])
 local s = tonumber(ARGV[9])
 local prune_before = tonumber(ARGV[10])
-local PER = 21
+local PER, SHORT = 22, 3
 local FIRST = 11
-local RFIRST = FIRST + n * PER
+-- where each post's fields start: the decision (its first field) says how many it has
+local at = {}
+local RFIRST = FIRST
+for i = 1, n do
+  at[i] = RFIRST
+  local d = ARGV[RFIRST]
+  RFIRST = RFIRST + ((d == 'created' or d == 'updated') and PER or SHORT)
+end
 local BFIRST = RFIRST + r * 3
 local POSTS, RETRACT, BUCKETS, STORIES = 5, 5 + n, 5 + n + r, 5 + n + r + m
 local index = KEYS[5]
@@ -54,7 +63,7 @@ local maxlen_alert = cap(ARGV[C + 3])
 local a_count = tonumber(ARGV[C + 4])
 local VERSION = 5 + n + r + m + s + 1
 local TOPICS, ALERTS = VERSION, VERSION + t
-local TFIRST, AFIRST = C + 8, C + 8 + n
+local AFIRST = C + 8
 
 local function decide(key, hash)
   local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen', 'x')
@@ -73,7 +82,7 @@ end
 local conflicts = {}
 local seen_at = {}
 for i = 1, n do
-  local a = FIRST + (i - 1) * PER
+  local a = at[i]
   local decision, rev, seen = decide(KEYS[POSTS + i], ARGV[a + 2])
   seen_at[i] = seen
   if decision ~= ARGV[a] or rev ~= tonumber(ARGV[a + 1]) then
@@ -140,7 +149,7 @@ local function index_new_post(a)
 end
 
 for i = 1, n do
-  local a = FIRST + (i - 1) * PER
+  local a = at[i]
   local key = KEYS[POSTS + i]
   local decision = ARGV[a]
   counts[decision] = counts[decision] + 1
@@ -151,7 +160,7 @@ for i = 1, n do
       'an', ARGV[a + 16], 'nm', ARGV[a + 17], 'tt', ARGV[a + 18])
     redis.call('HDEL', key, 'x')
     redis.call('ZADD', index, ARGV[a + 15], ARGV[a + 10])
-    publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4], ARGV[TFIRST + i - 1])
+    publish(ARGV[a + 3], ARGV[a + 5], ARGV[a + 4], ARGV[a + 21])
     if decision == 'created' then index_new_post(a) end
   elseif decision == 'duplicate' and fetched > seen_at[i] then
     redis.call('HSET', key, 'seen', fetched)
@@ -169,7 +178,7 @@ end
 local alerts, suppressed = 0, 0
 for k = 1, a_count do
   local b = AFIRST + (k - 1) * 5
-  local post = FIRST + (tonumber(ARGV[b]) - 1) * PER
+  local post = at[tonumber(ARGV[b])]
   local stream, alerted, matched = KEYS[ALERTS + (k - 1) * 3 + 1], KEYS[ALERTS + (k - 1) * 3 + 2], KEYS[ALERTS + (k - 1) * 3 + 3]
   if redis.call('SET', matched, '1', 'NX', 'EX', ttl) then
     if redis.call('SET', alerted, ARGV[b + 1], 'NX', 'EX', ttl) then

@@ -57,6 +57,11 @@ class Retraction:
     event_json: str
 
 
+# the decisions that write a post (and publish its event); a duplicate or stale post is only
+# re-checked and kept alive, so the commit script gets its first three fields alone
+WRITTEN = frozenset({"created", "updated"})
+
+
 @dataclass(frozen=True)
 class Planned:
     """One post's decision, prepared for the commit."""
@@ -257,16 +262,19 @@ class Committer:
         bucket_no = {b: i + 1 for i, b in enumerate(buckets)}
         story_no = {k: i + 1 for i, k in enumerate(stories)}
         for p in planned:
+            if p.decision not in WRITTEN:  # duplicate or stale: the script only checks it (and extends it)
+                args += [p.decision, p.expected_revision, p.content_hash]
+                continue
             args += [p.decision, p.expected_revision, p.content_hash, p.event_id, p.event_json, p.event_type,
                      p.title_hash, p.body_hash, p.author, p.published, p.post_id, p.ref, p.story_id, p.repeat_root,
                      p.signature, p.published_ms, p.anchors, p.names, p.title,
-                     ",".join(str(bucket_no[b]) for b in p.buckets), story_no.get(p.story_key, 0)]
+                     ",".join(str(bucket_no[b]) for b in p.buckets), story_no.get(p.story_key, 0),
+                     ",".join(str(topic_no[t]) for t in p.topics)]
         for r in dedup.retractions:
             args += [r.expected_revision, r.event_id, r.event_json]
         args += [len(empty), len(held), *(sizes[b] for b in held)]
         args += [channels.subscriptions_version, len(topics), channels.topic_maxlen, channels.alert_maxlen,
                  len(channels.alerts), self.keys.notify, self.keys.blog_notify(blog_id), blog_id]
-        args += [",".join(str(topic_no[t]) for t in p.topics) for p in planned]
         for a in channels.alerts:
             args += [a.post_index + 1, a.alert_id, a.subscription, a.reasons, a.story_id]
         status, detail = self._commit(keys=keys, args=args)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import NamedTuple
 
 from redis import Redis
 
@@ -30,9 +31,10 @@ return 1
 """
 
 
-@dataclass(frozen=True)
-class StoredPost:
-    """What Redis remembers of a post: enough to decide and to say what changed."""
+class StoredPost(NamedTuple):
+    """What Redis remembers of a post: enough to decide and to say what changed. A named
+    tuple: the pre-check builds one per post of the page, and a frozen dataclass costs a
+    setattr per field."""
 
     revision: int = 0
     content_hash: str | None = None
@@ -62,9 +64,9 @@ class Retraction:
 WRITTEN = frozenset({"created", "updated"})
 
 
-@dataclass(frozen=True)
-class Planned:
-    """One post's decision, prepared for the commit."""
+class Planned(NamedTuple):
+    """One post's decision, prepared for the commit (a named tuple, as StoredPost: one per
+    post of every page)."""
 
     key: str
     decision: str
@@ -300,17 +302,7 @@ def _text(value: object) -> str:
 
 
 def _stored(row: list) -> StoredPost:
-    rev, chash, seen, t, b, a, p, st, rr, x, tt = (None if v is None else _text(v) for v in row)
-    return StoredPost(
-        revision=int(rev or 0),
-        content_hash=chash,
-        seen_ms=int(seen or 0),
-        title_hash=t,
-        body_hash=b,
-        author=a or None,
-        published=p,
-        story_id=st or None,
-        repeat_root=rr or None,
-        retracted=x == "1",
-        title=tt or "",
-    )
+    rev, chash, seen, t, b, a, p, st, rr, x, tt = [
+        v.decode("utf-8") if v.__class__ is bytes else (None if v is None else str(v)) for v in row]
+    return StoredPost(int(rev or 0), chash, int(seen or 0), t, b, a or None, p, st or None, rr or None, x == "1",
+                      tt or "")

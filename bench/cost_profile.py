@@ -1,9 +1,9 @@
-"""Where a worker's time goes: ``python bench/cost_profile.py [new|repoll] [--posts N] [--cprofile N] [--json]``.
+"""Where a worker's time goes: ``python bench/cost_profile.py [new|repoll] [--posts N] [--new-per-poll K] [--cprofile N] [--json]``.
 
 ``liveblog bench`` measures throughput through RQ; this script says what one document
 costs and where. It runs the pipeline itself (``DocumentProcessor``, no RQ) in this process
 over the bench corpus - ``new``: pages of 20 all-new posts in a poller's order; ``repoll``:
-each blog primed with one 40-post page (not counted), then polls adding 2 posts each - against
+each blog primed with one 40-post page (not counted), then polls adding 2 posts each (``--new-per-poll``) - against
 a private redis-server (``REDIS_URL`` instead, refused when it holds keys unless ``--flush``),
 and prints per post:
 
@@ -46,15 +46,16 @@ from schemas.settings import Settings  # noqa: E402
 BASE_TIME = datetime(2024, 10, 12, 20, 0, tzinfo=timezone.utc)
 
 
-def documents(mode: str, posts: int) -> tuple[list[RawDocument], list[RawDocument]]:
-    """(priming documents, profiled documents) of about ``posts`` posts."""
+def documents(mode: str, posts: int, new_per_poll: int = 2) -> tuple[list[RawDocument], list[RawDocument]]:
+    """(priming documents, profiled documents) of about ``posts`` posts; a re-polled page
+    brings ``new_per_poll`` new posts each time (the bench's 2 of 40; 0: nothing new)."""
     if mode == "new":
         blogs = max(1, posts // 200)
         pages = corpus.round_robin(corpus.new_pages(blogs, max(1, posts // (20 * blogs)), 20, seed=1))
         prime: list[tuple[str, str]] = []
     else:
         blogs = 20
-        prime, pages = corpus.repoll_pages(blogs, max(1, posts // (40 * blogs)), 40, 2, seed=2)
+        prime, pages = corpus.repoll_pages(blogs, max(1, posts // (40 * blogs)), 40, new_per_poll, seed=2)
         pages = corpus.round_robin(pages)
 
     def raw(i: int, blog_id: str, text: str) -> RawDocument:
@@ -65,7 +66,7 @@ def documents(mode: str, posts: int) -> tuple[list[RawDocument], list[RawDocumen
             [raw(len(prime) + i, b, t) for i, (b, t) in enumerate(pages)])
 
 
-def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
+def profile(mode: str, posts: int, url: str, cprofile: int = 0, new_per_poll: int = 2) -> dict:
     from workers import enrichers
     from workers.pipeline import DocumentProcessor
     from workers.runtime import tune_gc
@@ -75,7 +76,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
     enrichers.warm_up()
     tune_gc()  # as the worker does after its warm-up
     processor = DocumentProcessor(conn, Settings.from_env({"REDIS_URL": url}))
-    prime, docs = documents(mode, posts)
+    prime, docs = documents(mode, posts, new_per_poll)
     for raw in prime:
         processor.process(raw)
     conn.config_resetstat()
@@ -109,6 +110,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
     inside_us = sum(stat["usec"] for name, stat in per.items() if name not in ("evalsha", "eval"))
     out = {
         "mode": mode, "documents": len(docs), "posts": n,
+        **({"new_per_poll": new_per_poll} if mode == "repoll" else {}),
         "posts_per_s_one_process": round(n / wall, 1),
         "worker_cpu_ms_per_post": round(cpu * 1000 / n, 3),
         "redis_cpu_ms_per_post": round(redis_cpu * 1000 / n, 3),
@@ -127,8 +129,9 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0) -> dict:
 
 def render(r: dict) -> str:
     lines = [
-        f"{r['mode']}: {r['posts']} posts in {r['documents']} documents, {r['posts_per_s_one_process']} posts/s "
-        f"in one process (no RQ)",
+        f"{r['mode']}: {r['posts']} posts in {r['documents']} documents"
+        + (f" ({r['new_per_poll']} new per 40-post poll)" if "new_per_poll" in r else "")
+        + f", {r['posts_per_s_one_process']} posts/s in one process (no RQ)",
         f"CPU per post: worker {r['worker_cpu_ms_per_post']} ms, redis-server {r['redis_cpu_ms_per_post']} ms",
         "stage wall ms per post: " + ", ".join(f"{k} {v}" for k, v in r["stage_ms_per_post"].items()),
         f"Redis commands per post ({sum(r['redis_commands_per_post'].values()):.1f}): "
@@ -146,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", nargs="?", choices=("new", "repoll"), default="new")
     parser.add_argument("--posts", type=int, default=None, help="about this many posts (new 6000, repoll 24000)")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also list the N costliest functions")
+    parser.add_argument("--new-per-poll", type=int, default=2, metavar="K",
+                        help="repoll: new posts per 40-post poll (default 2; 0 = nothing new, duplicates only)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--flush", action="store_true", help="allow flushing a REDIS_URL database that holds keys")
     args = parser.parse_args(argv)
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             server = bm.PrivateRedis().start()
             url = server.url
-        result = profile(args.mode, posts, url, args.cprofile)
+        result = profile(args.mode, posts, url, args.cprofile, args.new_per_poll)
     except bm.NotEmpty as exc:
         print(f"profile: {exc}", file=sys.stderr)
         return 2

@@ -261,6 +261,56 @@ def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_wo
     runtime.configure(settings)
 
 
+def test_the_worker_state_is_not_written_twice_in_a_row_but_always_when_it_changes(conn, settings, monkeypatch):
+    runtime.configure(settings, PlainEnricher())
+    worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
+    worker.register_birth()
+    writes: list[str] = []
+    real_hset = conn.hset
+
+    def counting_hset(name, *args, **kwargs):
+        if name == worker.key and (args[:1] == ("state",) or kwargs.get("key") == "state"):
+            writes.append(args[1] if len(args) > 1 else kwargs.get("value"))
+        return real_hset(name, *args, **kwargs)
+
+    monkeypatch.setattr(conn, "hset", counting_hset)
+    worker.set_state("idle")
+    worker.set_state("idle")  # within a second, the same state: not sent again
+    assert writes == ["idle"] and worker.get_state() == "idle"
+    worker.set_state("busy")
+    assert writes == ["idle", "busy"] and conn.hget(worker.key, "state") == b"busy"
+    with conn.pipeline() as pipe:  # inside a transaction (RQ's job start): always queued ...
+        worker.set_state("idle", pipeline=pipe)
+        pipe.execute()
+    worker.set_state("idle")  # ... and the next direct write is sent, as if nothing were known
+    assert writes == ["idle", "busy", "idle"] and conn.hget(worker.key, "state") == b"idle"
+    worker.register_death()
+    runtime.configure(settings)
+
+
+def test_a_finished_job_keeps_its_last_heartbeat_without_a_round_trip_of_its_own(conn, settings, work, monkeypatch):
+    from producers.enqueue import job_id_for
+    from rq.job import Job
+
+    direct: list[str] = []  # job heartbeats sent on their own, outside RQ's transactions
+    real_heartbeat = Job.heartbeat
+
+    def heartbeat(self, timestamp, ttl, pipeline=None, xx=False):
+        if pipeline is None:
+            direct.append(self.id)
+        return real_heartbeat(self, timestamp, ttl, pipeline=pipeline, xx=xx)
+
+    monkeypatch.setattr(Job, "heartbeat", heartbeat)
+    raw = doc(STORM.read_bytes())
+    assert submit(conn, raw, settings)
+    work()
+    assert direct == []
+    job = Job.fetch(job_id_for(raw.document_id), connection=conn, serializer=JSONSerializer)
+    assert job.get_status() == "finished"
+    assert job.last_heartbeat is not None and job.started_at <= job.last_heartbeat
+    assert abs((job.last_heartbeat - job.ended_at).total_seconds()) < 0.001  # set as it ended, saved with it
+
+
 def test_a_job_saved_by_the_worker_keeps_the_payload_bytes_the_producer_wrote(conn, settings, work):
     from rq.job import Job
 

@@ -218,6 +218,29 @@ class _Liveblog:
         self._last_beat = (ttl, time.monotonic())
         return None
 
+    def set_state(self, state: str, pipeline=None):
+        """RQ's, without the second of two equal writes: after each job RQ sets the worker
+        idle, then sets it idle again before the next dequeue, a round trip each. A state
+        written less than a second ago is not written again; any other state, and any write
+        inside RQ's own transactions, always is."""
+        if pipeline is None:
+            sent = getattr(self, "_last_state", None)
+            if sent is not None and sent[0] == state and time.monotonic() - sent[1] < _HEARTBEAT_COALESCE_S:
+                self._state = state
+                return None
+        super().set_state(state, pipeline=pipeline)  # type: ignore[misc]
+        # a write queued in a transaction is not known to land: the next direct one is sent
+        self._last_state = (state, time.monotonic()) if pipeline is None else None
+        return None
+
+    def handle_execution_ended(self, job: Job, queue, heartbeat_ttl: int) -> None:
+        """RQ's, without its round trip: RQ writes the job's ``last_heartbeat`` with an HSET of
+        its own right before the success or failure handling saves the whole job, that field
+        included, in its transaction. Here the field is set on the job and goes with that save
+        (RQ's job heartbeat no longer touches the started registry, so nothing else moves)."""
+        job.ended_at = now()
+        job.last_heartbeat = job.ended_at
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else runtime.settings().job_timeout_s
         return int(max(timeout - working_time, 1)) + runtime.settings().abandoned_grace_s

@@ -609,12 +609,17 @@ def _redacted(url: str) -> str:
 
 
 def run(*, posts: int | None = None, quick: bool = False, rate: float | None = None, progress=None,
-        flush: bool = False) -> dict:
+        flush: bool = False, new_per_poll: int | None = None) -> dict:
     """``flush``: allow flushing a REDIS_URL database that holds keys (a private server is
-    always empty)."""
+    always empty). ``new_per_poll``: new posts per re-polled 40-post page (default 2: 95 %
+    duplicates; 0: pages that bring nothing new)."""
     plan = Plan.make(posts, quick)
     if rate:
         plan.latency_rate_posts_s = rate
+    if new_per_poll is not None:
+        if not 0 <= new_per_poll <= plan.repoll_page_posts:
+            raise ValueError(f"new posts per poll: expected 0 to {plan.repoll_page_posts}, found {new_per_poll}")
+        plan.repoll_new_per_poll = new_per_poll
     load_start = os.getloadavg()
     say = progress or (lambda msg: None)
     url = os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL")
@@ -808,6 +813,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
     parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in under a minute")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
+    parser.add_argument("--new-per-poll", type=int, default=None, metavar="K",
+                        help="new posts per re-polled 40-post page (default 2, 95%% duplicates; 0: nothing new)")
     parser.add_argument("--flush", action="store_true",
                         help="with REDIS_URL set: flush that database even if it holds keys (refused otherwise)")
 
@@ -818,8 +825,8 @@ def handle(args) -> int:
 
     try:
         result = run(posts=args.posts, quick=args.quick, rate=getattr(args, "rate", None), progress=progress,
-                     flush=getattr(args, "flush", False))
-    except NotEmpty as exc:
+                     flush=getattr(args, "flush", False), new_per_poll=getattr(args, "new_per_poll", None))
+    except (NotEmpty, ValueError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -131,3 +131,29 @@ def test_cost_profile_reports_the_costs_per_post_and_an_events_digest_that_repla
     assert first["redis_commands_per_post"]["evalsha"] > 0 and "info" not in first["redis_commands_per_post"]
     assert 0 < first["redis_script_overhead_share"] < 1
     assert runs[1]["events_digest"] == first["events_digest"]  # the same inputs publish the same events
+
+
+@pytest.mark.redis
+def test_cost_profile_splits_a_poll_that_brings_nothing_new_from_one_that_does(redis_url: str) -> None:
+    import redis as redis_lib
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import cost_profile
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    conn = redis_lib.Redis.from_url(redis_url)
+    nothing_new = cost_profile.profile("repoll", 800, redis_url, new_per_poll=0)
+    assert nothing_new["new_per_poll"] == 0 and nothing_new["posts"] == 800
+    assert nothing_new["events_digest"] == cost_profile.hashlib.sha256().hexdigest()[:16]  # no event at all
+    two_new = cost_profile.profile("repoll", 800, redis_url, new_per_poll=2)
+    assert two_new["events_digest"] != nothing_new["events_digest"]
+    assert "assign" in two_new["stage_ms_per_post"]
+    conn.flushdb()
+
+
+def test_bench_refuses_a_number_of_new_posts_per_poll_a_page_cannot_hold() -> None:
+    from liveblog import benchmark
+
+    with pytest.raises(ValueError, match="expected 0 to 40, found 41"):
+        benchmark.run(new_per_poll=41)

@@ -22,7 +22,9 @@
 --       (on a re-polled page nearly every post: 3 arguments instead of 22);
 --       then 3 per retraction: expected revision, event id, event json;
 --       then z, c and the c bucket sizes read;
---       then the channels section at C = BFIRST + 2 + c: expected subscriptions version ('*': no alerts, not checked), t,
+--       then q (the topic buckets: name buckets read as larger than the rare limit, the q
+--       buckets after the c) and the rare limit;
+--       then the channels section at C = BFIRST + 4 + c: expected subscriptions version ('*': no alerts, not checked), t,
 --       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
 --       then 5 per alert: post index, alert id,
 --       subscription, reasons (JSON), story id
@@ -56,7 +58,8 @@ local BFIRST = RFIRST + r * 3
 local POSTS, RETRACT, BUCKETS, STORIES = 5, 5 + n, 5 + n + r, 5 + n + r + m
 local index = KEYS[5]
 local z, c = tonumber(ARGV[BFIRST]), tonumber(ARGV[BFIRST + 1])
-local C = BFIRST + 2 + c
+local q, rare_max = tonumber(ARGV[BFIRST + 2 + c]), tonumber(ARGV[BFIRST + 3 + c])
+local C = BFIRST + 4 + c
 local t = tonumber(ARGV[C + 1])
 local maxlen_topic = cap(ARGV[C + 2])
 local maxlen_alert = cap(ARGV[C + 3])
@@ -138,10 +141,27 @@ local function publish(id, etype, json, topics)
   redis.pcall('PUBLISH', ARGV[C + 6], note)
   redis.pcall('PUBLISH', ARGV[C + 5], note)
 end
+-- A topic bucket (a name on more than rare_max posts) is only ever asked its size, and sets
+-- only grow or expire whole: past rare_max + 1 members, adding more changes no reader's
+-- answer, so it is not done (one SCARD per topic per document instead of an SADD per post
+-- naming it, and a topic's set no longer holds every post that names it). A topic bucket
+-- that expired since the read and was started again by another commit is small: added to.
+local topic_full = {}
+local function is_full(b)
+  local full = topic_full[b]
+  if full == nil then
+    full = redis.call('SCARD', KEYS[BUCKETS + b]) > rare_max
+    topic_full[b] = full
+  end
+  return full
+end
 local function index_new_post(a)
   local ref = ARGV[a + 11]
-  for b in string.gmatch(ARGV[a + 19], '[^,]+') do
-    redis.call('SADD', KEYS[BUCKETS + tonumber(b)], ref)
+  for bs in string.gmatch(ARGV[a + 19], '[^,]+') do
+    local b = tonumber(bs)
+    if not (b > z + c and b <= z + c + q and is_full(b)) then
+      redis.call('SADD', KEYS[BUCKETS + b], ref)
+    end
   end
   local story = tonumber(ARGV[a + 20])
   if story > 0 then redis.call('SADD', KEYS[STORIES + story], ref) end

@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 from redis import Redis
 
+from workers.dedup.stories import RARE_NAME_MAX
+
 from schemas.keys import Keys
 from workers.alerts.plan import PlannedAlert
 
@@ -101,6 +103,9 @@ class DedupPlan:
     index_key: str = ""
     # buckets whose members were read and used; topic-sized name buckets are absent
     bucket_sizes: dict[str, int] = field(default_factory=dict)
+    # the name buckets read as topic-sized (over RARE_NAME_MAX posts): the script adds to one
+    # only while it is not (see commit.lua)
+    topic_buckets: frozenset[str] = frozenset()
     retractions: tuple[Retraction, ...] = ()
     prune_before_ms: int = 0
 
@@ -243,7 +248,9 @@ class Committer:
         sizes = dedup.bucket_sizes
         empty = sorted(b for b, n in sizes.items() if n == 0)
         held = sorted(b for b, n in sizes.items() if n > 0)
-        buckets = empty + held + sorted(set().union(*(p.buckets for p in planned)).difference(sizes))
+        written = set().union(*(p.buckets for p in planned)).difference(sizes)
+        topic = sorted(written.intersection(dedup.topic_buckets))
+        buckets = empty + held + topic + sorted(written.difference(topic))
         stories = sorted({p.story_key for p in planned if p.story_key})
         keys = [
             self.keys.done(blog_id, document_id),
@@ -274,7 +281,7 @@ class Committer:
                      ",".join(str(topic_no[t]) for t in p.topics)]
         for r in dedup.retractions:
             args += [r.expected_revision, r.event_id, r.event_json]
-        args += [len(empty), len(held), *(sizes[b] for b in held)]
+        args += [len(empty), len(held), *(sizes[b] for b in held), len(topic), RARE_NAME_MAX]
         args += [channels.subscriptions_version, len(topics), channels.topic_maxlen, channels.alert_maxlen,
                  len(channels.alerts), self.keys.notify, self.keys.blog_notify(blog_id), blog_id]
         for a in channels.alerts:

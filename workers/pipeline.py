@@ -30,7 +30,7 @@ from workers.commit import ChannelPlan, Committer, DedupPlan, Planned, Retractio
 from workers.dedup import retractions
 from workers.dedup import signature as sigmod
 from workers.dedup.index import (
-    Assignment, IndexReader, NewPost, assign, bucket_keys, ref, story_id_for, verified_sizes,
+    Assignment, IndexReader, NewPost, assign, bucket_keys, ref, story_id_for, topic_buckets, verified_sizes,
 )
 from workers.dedup.stories import Features, dedup_features, names, page_topics
 from workers.identity import content_hash
@@ -190,6 +190,7 @@ class DocumentProcessor:
             dedup = DedupPlan(
                 index_key=self.committer.keys.post_index(raw.blog_id),
                 bucket_sizes=verified_sizes(members),
+                topic_buckets=topic_buckets((b for p in planned for b in p.buckets), members),
                 retractions=tuple(retracted),
                 prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
             )

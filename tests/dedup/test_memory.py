@@ -25,7 +25,7 @@ pytestmark = pytest.mark.redis
 SIZES = (1000, 4000)  # posts in the window at the two measurements
 BLOGS = 5
 PER_PAGE = 25
-# docs/dedup.md states this bound; measured: 13.5-13.8 MiB per 1,000 posts on redis-server 7.0.
+# docs/dedup.md states this bound; measured: 13.3-13.6 MiB per 1,000 posts on redis-server 7.0.
 BOUND_PER_THOUSAND = 16 * 2**20
 WORDS = ("river council police school road crews homes power storm minister station bridge market hospital "
          "volunteers rescue engineers morning evening warning families village harbour ferry train").split()

@@ -116,6 +116,12 @@ def verified_sizes(members: dict[str, set[str]]) -> dict[str, int]:
     return {k: len(v) for k, v in members.items() if not (is_recent_bucket(k) or is_name_bucket(k))}
 
 
+def topic_buckets(written, members: dict[str, set[str]]) -> frozenset[str]:
+    """Of the bucket keys ``written``, the name buckets the read left out of ``members`` for
+    being larger than RARE_NAME_MAX: a topic's, only ever asked its size."""
+    return frozenset(k for k in written if k not in members and is_name_bucket(k))
+
+
 def story_id_for(post_id: str) -> str:
     return "st-" + post_id
 

@@ -228,10 +228,16 @@ def test_a_burst_run_waits_for_the_retry_a_transient_error_scheduled(conn, setti
     assert conn.xlen("liveblog:events") == 22 and report["reconciled"]["ok"]
 
 
-def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_would(conn, settings, monkeypatch):
+def _registered_worker(conn, settings) -> LiveblogWorker:
+    """A liveblog worker registered in Redis, not working: its bookkeeping is called directly."""
     runtime.configure(settings, PlainEnricher())
     worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
     worker.register_birth()
+    return worker
+
+
+def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_would(conn, settings, monkeypatch):
+    worker = _registered_worker(conn, settings)
     sent: list[int] = []
     real_pipeline = conn.pipeline
 
@@ -262,9 +268,7 @@ def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_wo
 
 
 def test_the_worker_state_is_not_written_twice_in_a_row_but_always_when_it_changes(conn, settings, monkeypatch):
-    runtime.configure(settings, PlainEnricher())
-    worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
-    worker.register_birth()
+    worker = _registered_worker(conn, settings)
     writes: list[str] = []
     real_hset = conn.hset
 

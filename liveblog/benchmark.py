@@ -808,12 +808,26 @@ def main(argv: list[str] | None = None) -> int:
     return handle(parser.parse_args(argv))
 
 
+def _new_per_poll(text: str) -> int:
+    """``--new-per-poll``: a whole number of posts a 40-post page can hold."""
+    import argparse
+
+    pages = Plan.repoll_page_posts
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {pages}, found {text!r}") from None
+    if not 0 <= value <= pages:
+        raise argparse.ArgumentTypeError(f"expected 0 to {pages}, found {value}")
+    return value
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
     parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in under a minute")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
-    parser.add_argument("--new-per-poll", type=int, default=None, metavar="K",
+    parser.add_argument("--new-per-poll", type=_new_per_poll, default=None, metavar="K",
                         help="new posts per re-polled 40-post page (default 2, 95%% duplicates; 0: nothing new)")
     parser.add_argument("--flush", action="store_true",
                         help="with REDIS_URL set: flush that database even if it holds keys (refused otherwise)")
@@ -826,7 +840,7 @@ def handle(args) -> int:
     try:
         result = run(posts=args.posts, quick=args.quick, rate=getattr(args, "rate", None), progress=progress,
                      flush=getattr(args, "flush", False), new_per_poll=getattr(args, "new_per_poll", None))
-    except (NotEmpty, ValueError) as exc:
+    except NotEmpty as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -157,3 +157,11 @@ def test_bench_refuses_a_number_of_new_posts_per_poll_a_page_cannot_hold() -> No
 
     with pytest.raises(ValueError, match="expected 0 to 40, found 41"):
         benchmark.run(new_per_poll=41)
+
+
+@pytest.mark.parametrize(("value", "found"), [("41", "expected 0 to 40, found 41"),
+                                              ("two", "expected a whole number from 0 to 40, found 'two'")])
+def test_the_bench_command_names_the_range_of_new_posts_per_poll(value: str, found: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "liveblog.cli", "bench", "--new-per-poll", value],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and found in proc.stderr

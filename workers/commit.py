@@ -18,10 +18,9 @@ from typing import NamedTuple
 
 from redis import Redis
 
-from workers.dedup.stories import RARE_NAME_MAX
-
 from schemas.keys import Keys
 from workers.alerts.plan import PlannedAlert
+from workers.dedup.stories import RARE_NAME_MAX
 
 COMMIT_LUA = resources.files("workers").joinpath("commit.lua").read_text(encoding="utf-8")
 DEAD_LETTER_LUA = """

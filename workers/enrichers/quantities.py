@@ -160,11 +160,12 @@ def _may_name_a_noun(tail: str) -> bool:
 
 
 _CASUALTY_AFTER_RE = re.compile(rf"(?:\s[\w\-]+){{0,2}}?\s{CASUALTY_VERBS}\b", re.IGNORECASE)
-_CASUALTY_BEFORE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured)\s$", re.IGNORECASE)
+_HARMED = "killing|killed|wounding|wounded|injuring|injured"
+_CASUALTY_BEFORE_RE = re.compile(rf"(?:{_HARMED})\s$", re.IGNORECASE)
 # Before a bare number only: "the quake claimed 30". Before a number and a noun, "claimed" and
 # "left" say nothing ("claimed around 30,000 residents had signed", "left 3,000 homes without
 # power"); "left 12 people dead" is a casualty by the word after it.
-_CASUALTY_BEFORE_BARE_RE = re.compile(r"(?:killing|killed|wounding|wounded|injuring|injured|claimed)\s$", re.IGNORECASE)
+_CASUALTY_BEFORE_BARE_RE = re.compile(rf"(?:{_HARMED}|claimed)\s$", re.IGNORECASE)
 _AGE_BEFORE_RE = re.compile(r"(?:aged|age of|âgée? de)\s$", re.IGNORECASE)
 _MAGNITUDE_RE = re.compile(r"magnitude[- ]$|^-?magnitude|^ on the Richter", re.IGNORECASE)
 _NAME_BEFORE_RE = re.compile(r"\b[A-Z][\w\-]*[A-Za-z] $")

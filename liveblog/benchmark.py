@@ -617,9 +617,7 @@ def run(*, posts: int | None = None, quick: bool = False, rate: float | None = N
     if rate:
         plan.latency_rate_posts_s = rate
     if new_per_poll is not None:
-        if not 0 <= new_per_poll <= plan.repoll_page_posts:
-            raise ValueError(f"new posts per poll: expected 0 to {plan.repoll_page_posts}, found {new_per_poll}")
-        plan.repoll_new_per_poll = new_per_poll
+        plan.repoll_new_per_poll = checked_new_per_poll(new_per_poll)
     load_start = os.getloadavg()
     say = progress or (lambda msg: None)
     url = os.environ.get("REDIS_URL") or os.environ.get("RQ_REDIS_URL")
@@ -808,18 +806,27 @@ def main(argv: list[str] | None = None) -> int:
     return handle(parser.parse_args(argv))
 
 
+def checked_new_per_poll(value: int) -> int:
+    """New posts per re-polled page: a number a 40-post page can hold, or ValueError naming it."""
+    pages = Plan.repoll_page_posts
+    if not 0 <= value <= pages:
+        raise ValueError(f"new posts per poll: expected 0 to {pages}, found {value}")
+    return value
+
+
 def _new_per_poll(text: str) -> int:
-    """``--new-per-poll``: a whole number of posts a 40-post page can hold."""
+    """``--new-per-poll`` as argparse reads it (its errors end the command with the usage)."""
     import argparse
 
-    pages = Plan.repoll_page_posts
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {pages}, found {text!r}") from None
-    if not 0 <= value <= pages:
-        raise argparse.ArgumentTypeError(f"expected 0 to {pages}, found {value}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {Plan.repoll_page_posts}, found {text!r}") from None
+    try:
+        return checked_new_per_poll(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser) -> None:

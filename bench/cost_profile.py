@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis  # noqa: E402
 
 from liveblog import benchmark as bm  # noqa: E402
+from liveblog import connect as connecting  # noqa: E402
 from liveblog.benchkit import corpus  # noqa: E402
 from schemas.documents import RawDocument  # noqa: E402
 from schemas.settings import Settings  # noqa: E402
@@ -71,7 +72,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0, new_per_poll: in
     from workers.pipeline import DocumentProcessor
     from workers.runtime import tune_gc
 
-    conn = redis.Redis.from_url(url)
+    conn = redis.Redis.from_url(url, **connecting.client_options())  # as a worker connects
     conn.flushdb()
     enrichers.warm_up()
     tune_gc()  # as the worker does after its warm-up

@@ -9,12 +9,56 @@ from redis.retry import Retry
 from schemas.errors import RedisUnavailable
 from schemas.settings import Settings
 
+try:
+    import hiredis
+except ImportError:  # redis[hiredis] is a dependency; without it redis-py packs in Python
+    hiredis = None
+
 
 # Every command survives a Redis restart or failover of up to about half a minute: it is
 # retried with exponential backoff (50 ms doubling to 1 s). Retrying is safe here because
 # every write liveblog makes is idempotent by construction (done markers, accept markers).
 RECONNECT_ATTEMPTS = 30
 TRANSIENT_ERRORS = [redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError]
+
+
+class CommandPacker:
+    """Packs a command for the wire with one call to hiredis.
+
+    redis-py's own packer with hiredis checks every argument for a memoryview, then encodes
+    each one in Python (a generator step and a method call with up to four type tests)
+    before hiredis packs them. liveblog's script calls carry hundreds of arguments - keys,
+    hashes, event JSON - and a re-polled page sends ~600 of them, so that per-argument
+    Python was ~7 % of a worker's samples on re-polls (docs/performance.md). hiredis takes
+    str (as UTF-8), bytes, memoryview, int and float itself; anything it refuses (bool,
+    None, bytearray, other objects) and a command name with a space (``CLIENT SETNAME``)
+    go through redis-py's packer unchanged, so the bytes on the wire and the errors raised
+    are the same (tests/test_connect.py holds the two side by side). str is encoded strictly as
+    UTF-8, which is what redis-py's default encoder does: only connections built with that
+    encoder get this packer (``connect``)."""
+
+    def __init__(self) -> None:
+        self._fallback = redis.connection.HiredisRespSerializer(
+            redis.connection.PythonRespSerializer(6000, _ENCODER.encode).pack, _ENCODER.encode
+        ).pack
+
+    def pack(self, *args):
+        name = args[0]
+        if type(name) is str and " " not in name:
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:  # an argument hiredis does not take: redis-py's way, its error
+                pass
+        return self._fallback(*args)
+
+
+_ENCODER = redis.connection.Encoder("utf-8", "strict", False)
+
+
+def client_options() -> dict:
+    """Keyword arguments for ``redis.Redis`` that every liveblog connection to a real server
+    uses (the command packer above, when hiredis is installed)."""
+    return {"command_packer": CommandPacker()} if hiredis is not None else {}
 
 
 def _retry(attempts: int) -> Retry:
@@ -30,6 +74,7 @@ def connect(settings: Settings, *, wait_for_redis: bool = False) -> redis.Redis:
         conn = redis.Redis.from_url(
             settings.redis_url, health_check_interval=30, socket_connect_timeout=5,
             retry=_retry(RECONNECT_ATTEMPTS if wait_for_redis else 0), retry_on_error=TRANSIENT_ERRORS,
+            **client_options(),
         )
         conn.ping()
         conn.set_retry(_retry(RECONNECT_ATTEMPTS))

@@ -430,3 +430,30 @@ def test_collector_paused_leaves_a_disabled_collector_disabled() -> None:
         with runtime.collector_paused():
             1 / 0
     assert gc.isenabled()
+
+
+def test_a_worker_leaves_its_command_channel_within_seconds_whatever_the_thread_was_doing(conn, settings):
+    """RQ listens for commands on a pub/sub thread that waits up to ``sleep_time`` per loop; with
+    redis-py 8 ``stop()`` joins that thread. When the thread has already read the unsubscribe
+    reply before the stop flag is cleared (a loaded machine), it waits for a subscription
+    that never comes: RQ's 60 s held every stopping worker (burst pools included) that long.
+    Forced here: the thread is left unsubscribed before the worker's own teardown runs."""
+    import time
+
+    runtime.configure(settings, PlainEnricher())
+    worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer)
+    try:
+        worker.subscribe()
+        worker.pubsub.unsubscribe()
+        deadline = time.monotonic() + 5
+        while worker.pubsub.subscribed and time.monotonic() < deadline:  # the thread reads the reply
+            time.sleep(0.05)
+        assert not worker.pubsub.subscribed
+        time.sleep(0.2)  # ... and goes back to waiting for a subscription
+        started = time.monotonic()
+        worker.unsubscribe()
+        took = time.monotonic() - started
+    finally:
+        runtime.configure(settings)
+    assert not worker.pubsub_thread.is_alive()
+    assert took < 3, f"leaving the command channel took {took:.1f} s"

@@ -72,7 +72,7 @@ def profile(mode: str, posts: int, url: str, cprofile: int = 0, new_per_poll: in
     from workers.pipeline import DocumentProcessor
     from workers.runtime import tune_gc
 
-    conn = redis.Redis.from_url(url, **connecting.client_options())  # as a worker connects
+    conn = redis.Redis.from_url(url, **connecting.client_options(url))  # as a worker connects
     conn.flushdb()
     enrichers.warm_up()
     tune_gc()  # as the worker does after its warm-up

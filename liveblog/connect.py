@@ -22,6 +22,9 @@ RECONNECT_ATTEMPTS = 30
 TRANSIENT_ERRORS = [redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError]
 
 
+_ENCODER = redis.connection.Encoder("utf-8", "strict", False)  # redis-py's default
+
+
 class CommandPacker:
     """Packs a command for the wire with one call to hiredis.
 
@@ -35,7 +38,7 @@ class CommandPacker:
     go through redis-py's packer unchanged, so the bytes on the wire and the errors raised
     are the same (tests/test_connect.py holds the two side by side). str is encoded strictly as
     UTF-8, which is what redis-py's default encoder does: only connections built with that
-    encoder get this packer (``connect``)."""
+    encoder get this packer (``client_options``)."""
 
     def __init__(self) -> None:
         self._fallback = redis.connection.HiredisRespSerializer(
@@ -52,13 +55,20 @@ class CommandPacker:
         return self._fallback(*args)
 
 
-_ENCODER = redis.connection.Encoder("utf-8", "strict", False)
 
-
-def client_options() -> dict:
+def client_options(url: str | None = None) -> dict:
     """Keyword arguments for ``redis.Redis`` that every liveblog connection to a real server
-    uses (the command packer above, when hiredis is installed)."""
-    return {"command_packer": CommandPacker()} if hiredis is not None else {}
+    uses: the command packer above, when hiredis is installed and the connection encodes text
+    as redis-py does by default (strict UTF-8; a ``REDIS_URL`` may ask for another encoding
+    with ``?encoding=``, and then keeps redis-py's packer)."""
+    if hiredis is None:
+        return {}
+    if url is not None:
+        query = redis.connection.parse_url(url)
+        if str(query.get("encoding", "utf-8")).lower().replace("_", "-") not in ("utf-8", "utf8") \
+                or query.get("encoding_errors", "strict") != "strict":
+            return {}
+    return {"command_packer": CommandPacker()}
 
 
 def _retry(attempts: int) -> Retry:
@@ -74,7 +84,7 @@ def connect(settings: Settings, *, wait_for_redis: bool = False) -> redis.Redis:
         conn = redis.Redis.from_url(
             settings.redis_url, health_check_interval=30, socket_connect_timeout=5,
             retry=_retry(RECONNECT_ATTEMPTS if wait_for_redis else 0), retry_on_error=TRANSIENT_ERRORS,
-            **client_options(),
+            **client_options(settings.redis_url),
         )
         conn.ping()
         conn.set_retry(_retry(RECONNECT_ATTEMPTS))

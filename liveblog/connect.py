@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -23,6 +25,7 @@ TRANSIENT_ERRORS = [redis.ConnectionError, redis.TimeoutError, redis.BusyLoading
 
 
 _ENCODER = redis.connection.Encoder("utf-8", "strict", False)  # redis-py's default
+_BUFFER_CUTOFF = 6000  # redis-py's own (AbstractConnection._buffer_cutoff)
 
 
 class CommandPacker:
@@ -41,8 +44,9 @@ class CommandPacker:
     encoder get this packer (``client_options``)."""
 
     def __init__(self) -> None:
+        # built as redis-py builds its own (Connection._construct_command_packer)
         self._fallback = redis.connection.HiredisRespSerializer(
-            redis.connection.PythonRespSerializer(6000, _ENCODER.encode).pack, _ENCODER.encode
+            redis.connection.PythonRespSerializer(_BUFFER_CUTOFF, _ENCODER.encode).pack, _ENCODER.encode
         ).pack
 
     def pack(self, *args):
@@ -55,20 +59,26 @@ class CommandPacker:
         return self._fallback(*args)
 
 
-
-def client_options(url: str | None = None) -> dict:
+def client_options(url: str) -> dict:
     """Keyword arguments for ``redis.Redis`` that every liveblog connection to a real server
     uses: the command packer above, when hiredis is installed and the connection encodes text
     as redis-py does by default (strict UTF-8; a ``REDIS_URL`` may ask for another encoding
     with ``?encoding=``, and then keeps redis-py's packer)."""
     if hiredis is None:
         return {}
-    if url is not None:
-        query = redis.connection.parse_url(url)
-        if str(query.get("encoding", "utf-8")).lower().replace("_", "-") not in ("utf-8", "utf8") \
-                or query.get("encoding_errors", "strict") != "strict":
-            return {}
+    query = redis.connection.parse_url(url)
+    if not _is_utf8(str(query.get("encoding", "utf-8"))) or query.get("encoding_errors", "strict") != "strict":
+        return {}
     return {"command_packer": CommandPacker()}
+
+
+def _is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names UTF-8 (any of Python's spellings); an unknown name is left
+    to redis-py, which reports it."""
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _retry(attempts: int) -> Retry:

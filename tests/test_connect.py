@@ -69,3 +69,5 @@ def test_a_url_that_asks_for_another_encoding_keeps_redis_pys_packer() -> None:
     assert "command_packer" in connecting.client_options("redis://127.0.0.1:6399/0?encoding=UTF-8")
     assert connecting.client_options("redis://127.0.0.1:6399/0?encoding=latin-1") == {}
     assert connecting.client_options("redis://127.0.0.1:6399/0?encoding_errors=replace") == {}
+    assert "command_packer" in connecting.client_options("redis://127.0.0.1:6399/0?encoding=utf_8")
+    assert connecting.client_options("redis://127.0.0.1:6399/0?encoding=no-such-codec") == {}

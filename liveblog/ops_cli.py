@@ -1,4 +1,4 @@
-"""The operator commands of `liveblog`: health, metrics, web.
+"""The operator commands of `liveblog`: health, metrics, web, migrate.
 
 Kept apart from ``liveblog.cli``, which registers them with ``add_commands`` and
 dispatches through ``COMMANDS``. Errors are raised as LiveblogError subclasses (and
@@ -17,13 +17,14 @@ import threading
 from liveblog import connect as connecting
 from liveblog import health as health_mod
 from schemas.errors import UsageError
+from schemas.keys import Keys
 from schemas.settings import Settings
 
 EXIT_UNHEALTHY = 1
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register health, metrics and web on ``liveblog``'s sub-parsers."""
+    """Register health, metrics, web and migrate on ``liveblog``'s sub-parsers."""
     p = sub.add_parser("health", help="exit 0 healthy, 1 unhealthy (with reasons), 3 Redis unreachable")
     p.add_argument("--max-queue-lag-s", type=float, default=health_mod.DEFAULT_MAX_QUEUE_LAG_S,
                    help="unhealthy when the oldest queued document waited longer (default 60)")
@@ -43,6 +44,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("web", help="the live page: the feed as it arrives, over Server-Sent Events")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+    p = sub.add_parser("migrate", help="move a near-duplicate index stored as sets to strings (after an upgrade)")
+    p.add_argument("--dry-run", action="store_true", help="count what would move, change nothing")
+    p.add_argument("--json", action="store_true")
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -113,6 +118,21 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from workers.dedup import migrate as migrating
+
+    settings = Settings.from_env()
+    conn = connecting.connect(settings)
+    done = migrating.migrate(conn, Keys(settings.key_prefix), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({**done.as_dict(), "dry_run": args.dry_run}))
+    else:
+        verb = "would move" if args.dry_run else "moved"
+        print(f"liveblog: {verb} {done.moved:,} near-duplicate sets to strings ({done.merged:,} merged, "
+              f"{done.refs:,} refs) of {done.scanned:,} set buckets")
+    return 0
+
+
 def _check_port(port: int) -> None:
     if not 0 < port < 65536:
         raise UsageError(f"--port: expected 1-65535, found {port}")
@@ -125,4 +145,4 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-COMMANDS = {"health": cmd_health, "metrics": cmd_metrics, "web": cmd_web}
+COMMANDS = {"health": cmd_health, "metrics": cmd_metrics, "web": cmd_web, "migrate": cmd_migrate}

@@ -32,8 +32,14 @@ class Keys:
         return f"{self.prefix}:{{{blog_id}}}:posts"
 
     def lsh(self, bucket: str) -> str:
-        """Near-duplicate index bucket (``band:hash`` or an anchor); global, for syndication."""
+        """Story-grouping bucket (``n:name`` or ``r:blog:slot``): a set of refs; global, for
+        syndication."""
         return f"{self.prefix}:lsh:{bucket}"
+
+    def near(self, bucket: str) -> str:
+        """Near-duplicate bucket (an LSH band ``band:hash``, or a ``t:``/``q:`` anchor): a
+        string, the refs JSON-quoted and joined by ``,`` (docs/dedup.md); global."""
+        return f"{self.prefix}:dup:{bucket}"
 
     def story(self, story_id: str) -> str:
         """Set of the refs (``blog|post id``) of a story's posts."""

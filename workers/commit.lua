@@ -8,8 +8,9 @@
 --
 -- KEYS: 1 done marker, 2 stats hash, 3 global stream, 4 blog stream, 5 blog post index
 --       (zset: post id by published ms), then n post hashes, r retracted post hashes,
---       m near-duplicate buckets (LSH bands, anchors, names, recent posts: first the z read
---       empty, then the c read with members, then those not re-checked), s story sets,
+--       m index buckets: first the z near-duplicate buckets (LSH bands, anchors: strings)
+--       read empty, then the c read with members, then the set buckets, not re-checked
+--       (names, the q topic buckets first, and recent posts), s story sets,
 --       then the subscriptions version counter, t topic streams, and 3 per alert
 --       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker)
 -- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
@@ -17,14 +18,17 @@
 --       then per post: decision, expected revision, content hash, and for a created or
 --       updated post (PER fields in all) also event id, event json, event type, title hash,
 --       body hash, author, published, post id, ref, story id, repeat root, signature,
---       published ms, anchors, names, title, bucket indexes (csv), story set index (0: none),
---       topic indexes (csv); a duplicate or stale post has only the first SHORT fields
---       (on a re-polled page nearly every post: 3 arguments instead of 22);
+--       published ms, anchors, names, title, set bucket indexes (csv), story set index (0: none),
+--       topic indexes (csv), then its near-duplicate buckets: how many of the z it writes first
+--       and how many of the c (each post's come together, in the order of the posts), and the
+--       indexes (csv) of those it shares with an earlier post of the document (usually none);
+--       a duplicate or stale post has only the first SHORT fields
+--       (on a re-polled page nearly every post: 3 arguments instead of 25);
 --       then 3 per retraction: expected revision, event id, event json;
---       then z, c and the c bucket sizes read;
+--       then z, c and the lengths of the c buckets as read (bytes);
 --       then q (the topic buckets: name buckets read as larger than the rare limit, the q
 --       buckets after the c) and the rare limit;
---       then the channels section at C = BFIRST + 4 + c: expected subscriptions version ('*': no alerts, not checked), t,
+--       then the channels section at C (after them): expected subscriptions version ('*': no alerts, not checked), t,
 --       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
 --       then 5 per alert: post index, alert id,
 --       subscription, reasons (JSON), story id
@@ -44,7 +48,7 @@ local r = tonumber(ARGV[7])
 local m = tonumber(ARGV[8])
 local s = tonumber(ARGV[9])
 local prune_before = tonumber(ARGV[10])
-local PER, SHORT = 22, 3
+local PER, SHORT = 25, 3
 local FIRST = 11
 -- where each post's fields start: the decision (its first field) says how many it has
 local at = {}
@@ -102,15 +106,16 @@ for j = 1, r do
     return {'conflict', ''}
   end
 end
--- the buckets read empty (most LSH bands) must still not exist - an empty set is no key -
--- which one EXISTS per 1,000 of them asks; those read with members must hold as many still
+-- the near-duplicate buckets read empty (most LSH bands) must still not exist, which one
+-- EXISTS per 1,000 of them asks; those read with members must be as long still (refs are only
+-- appended, or the bucket expires whole)
 for first = 1, z, 1000 do
   if redis.call('EXISTS', unpack(KEYS, BUCKETS + first, BUCKETS + math.min(first + 999, z))) > 0 then
     return {'conflict', ''}
   end
 end
 for j = 1, c do
-  if redis.call('SCARD', KEYS[BUCKETS + z + j]) ~= tonumber(ARGV[BFIRST + 1 + j]) then
+  if redis.call('STRLEN', KEYS[BUCKETS + z + j]) ~= tonumber(ARGV[BFIRST + 1 + j]) then
     return {'conflict', ''}
   end
 end
@@ -155,11 +160,26 @@ local function is_full(b)
   end
   return full
 end
+-- near-duplicate buckets are strings of JSON-quoted refs joined by ',': a new one is one SET
+-- with its TTL, one read with members is appended to (its TTL: after the posts)
+local z_at, c_at = 0, z
 local function index_new_post(a)
   local ref = ARGV[a + 11]
-  for bs in string.gmatch(ARGV[a + 19], '[^,]+') do
+  local quoted = cjson.encode(ref)
+  for b = z_at + 1, z_at + tonumber(ARGV[a + 22]) do
+    redis.call('SET', KEYS[BUCKETS + b], quoted, 'EX', ttl)
+  end
+  z_at = z_at + tonumber(ARGV[a + 22])
+  for b = c_at + 1, c_at + tonumber(ARGV[a + 23]) do
+    redis.call('APPEND', KEYS[BUCKETS + b], ',' .. quoted)
+  end
+  c_at = c_at + tonumber(ARGV[a + 23])
+  for bs in string.gmatch(ARGV[a + 24], '[^,]+') do
+    redis.call('APPEND', KEYS[BUCKETS + tonumber(bs)], ',' .. quoted)
+  end
+  for bs in string.gmatch(ARGV[a + 19], '[^,]+') do  -- its set buckets
     local b = tonumber(bs)
-    if not (b > z + c and b <= z + c + q and is_full(b)) then
+    if not (b <= z + c + q and is_full(b)) then
       redis.call('SADD', KEYS[BUCKETS + b], ref)
     end
   end
@@ -217,7 +237,7 @@ for k = 1, a_count do
     redis.call('EXPIRE', matched, ttl)
   end
 end
-for j = 1, m + s do
+for j = z + 1, m + s do
   redis.call('EXPIRE', KEYS[BUCKETS + j], ttl)  -- a no-op on a key that does not exist
 end
 redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. prune_before)

@@ -242,11 +242,28 @@ class Committer:
         channels = channels or ChannelPlan()
         topics = sorted({t for p in planned for t in p.topics})
         topic_no = {t: i + 1 for i, t in enumerate(topics)}
-        # the script re-checks first the buckets read empty, then those read with members (their
-        # sizes follow), then writes the rest unchecked: sorted within each group
+        # the script re-checks first the near-duplicate buckets read empty, then those read with
+        # members (their lengths follow), then writes the set buckets unchecked. Within the first
+        # two groups each created post's buckets come together, in the order of the posts, so a
+        # post names them by two counts instead of ~34 indexes; a bucket a post shares with an
+        # earlier one of the document is named on its own (an "extra", rare)
         sizes = dedup.bucket_sizes
-        empty = sorted(b for b, n in sizes.items() if n == 0)
-        held = sorted(b for b, n in sizes.items() if n > 0)
+        empty: list[str] = []
+        held: list[str] = []
+        near_of: dict[int, tuple[int, int, list[str]]] = {}  # post -> (empty, held, extras)
+        placed: set[str] = set()
+        for i, p in enumerate(planned):
+            if p.decision == "created" and p.buckets:
+                mine = sorted(b for b in p.buckets if b in sizes)
+                extras = [b for b in mine if b in placed]
+                new_empty = [b for b in mine if b not in placed and sizes[b] == 0]
+                new_held = [b for b in mine if b not in placed and sizes[b] > 0]
+                placed.update(mine)
+                empty += new_empty
+                held += new_held
+                near_of[i] = (len(new_empty), len(new_held), extras)
+        empty += sorted(b for b, n in sizes.items() if n == 0 and b not in placed)  # read, not written
+        held += sorted(b for b, n in sizes.items() if n > 0 and b not in placed)
         written = set().union(*(p.buckets for p in planned)).difference(sizes)
         topic = sorted(written.intersection(dedup.topic_buckets))
         buckets = empty + held + topic + sorted(written.difference(topic))
@@ -269,15 +286,17 @@ class Committer:
                               len(dedup.retractions), len(buckets), len(stories), dedup.prune_before_ms]
         bucket_no = {b: i + 1 for i, b in enumerate(buckets)}
         story_no = {k: i + 1 for i, k in enumerate(stories)}
-        for p in planned:
+        for i, p in enumerate(planned):
             if p.decision not in WRITTEN:  # duplicate or stale: the script only checks it (and extends it)
                 args += [p.decision, p.expected_revision, p.content_hash]
                 continue
             args += [p.decision, p.expected_revision, p.content_hash, p.event_id, p.event_json, p.event_type,
                      p.title_hash, p.body_hash, p.author, p.published, p.post_id, p.ref, p.story_id, p.repeat_root,
                      p.signature, p.published_ms, p.anchors, p.names, p.title,
-                     ",".join(str(bucket_no[b]) for b in p.buckets), story_no.get(p.story_key, 0),
+                     ",".join(str(bucket_no[b]) for b in p.buckets if b not in sizes), story_no.get(p.story_key, 0),
                      ",".join(str(topic_no[t]) for t in p.topics)]
+            n_empty, n_held, extras = near_of.get(i, (0, 0, ()))
+            args += [n_empty, n_held, ",".join(str(bucket_no[b]) for b in extras)]
         for r in dedup.retractions:
             args += [r.expected_revision, r.event_id, r.event_json]
         args += [len(empty), len(held), *(sizes[b] for b in held), len(topic), RARE_NAME_MAX]

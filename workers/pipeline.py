@@ -175,7 +175,7 @@ class DocumentProcessor:
                     features[i] = post_features(doc.posts[i], enriched[i])
             created = [i for i, d in enumerate(decisions) if d == "created"]
             with outcome.timed("assign"):
-                members, assigned = self._assign(doc, created, features)
+                members, lengths, assigned = self._assign(doc, created, features)
                 retracted = self._retractions(doc, fetched_ms, raw.fetched_at, span, pre.in_span or [])
             with outcome.timed("plan"):
                 planned = [
@@ -189,7 +189,7 @@ class DocumentProcessor:
             summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
             dedup = DedupPlan(
                 index_key=self.committer.keys.post_index(raw.blog_id),
-                bucket_sizes=verified_sizes(members),
+                bucket_sizes=verified_sizes(members, lengths),
                 topic_buckets=topic_buckets((b for p in planned for b in p.buckets), members),
                 retractions=tuple(retracted),
                 prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
@@ -242,12 +242,12 @@ class DocumentProcessor:
 
     def _assign(
         self, doc: ParsedDocument, created: list[int], features: dict[int, Features]
-    ) -> tuple[dict[str, set[str]], dict[int, Assignment]]:
+    ) -> tuple[dict[str, set[str]], dict[str, int], dict[int, Assignment]]:
         """Read the buckets the new posts fall into and decide their repeats and stories."""
         if not created:
-            return {}, {}
+            return {}, {}, {}
         reader = self.index
-        members = reader.buckets([features[i] for i in created])
+        members, lengths = reader.buckets([features[i] for i in created])
         known = reader.posts(set().union(*members.values()))
         new = [
             NewPost(ref(doc.blog.id, doc.posts[i].post_id), doc.posts[i].post_id, features[i],
@@ -262,7 +262,7 @@ class DocumentProcessor:
             topics=page_topics([features[i].names if i in features else names(p.title, p.body)
                                 for i, p in enumerate(doc.posts)]),
         )
-        return members, {i: decided[n.ref] for i, n in zip(created, new)}
+        return members, lengths, {i: decided[n.ref] for i, n in zip(created, new)}
 
     def _retractions(self, doc: ParsedDocument, fetched_ms: int, fetched_at: datetime,
                      span: tuple[int, int] | None, in_span: list[tuple[str, int]]) -> list[Retraction]:

@@ -68,18 +68,21 @@ def test_choose_with_no_candidates_is_none():
     assert choose(f, [], rare=frozenset(), **RULES) is None
 
 
-# the bucket-kind checks scan the key in place; held to the plain form (the bucket name
-# after the first ":lsh:", or the whole key when there is none)
+# the bucket-kind checks scan the key in place; held to the plain form (a set bucket is a
+# key holding ":lsh:", its name what follows the first one; any other key is a near-duplicate
+# bucket, a string)
 from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
 
 from workers.dedup import index as _index  # noqa: E402
 
 
 @hsettings(max_examples=400, deadline=None)
-@given(st.text(alphabet=list("lsh:nrx"), max_size=14))
+@given(st.text(alphabet=list("lsh:nrxdup"), max_size=14))
 def test_bucket_kind_checks_are_the_prefix_of_the_bucket_name(key):
-    assert _index.is_name_bucket(key) == _index._bucket(key).startswith("n:")
-    assert _index.is_recent_bucket(key) == _index._bucket(key).startswith("r:")
+    name = key.split(":lsh:", 1)[1] if ":lsh:" in key else None
+    assert _index.is_near_bucket(key) == (name is None)
+    assert _index.is_name_bucket(key) == (name is not None and name.startswith("n:"))
+    assert _index.is_recent_bucket(key) == (name is not None and name.startswith("r:"))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -131,4 +134,6 @@ def test_bucket_keys_are_the_bucket_names_as_keys_of_the_prefix_asked_for():
     f = dedup_features("Barrier holds on Mill Row", "Crews from Tessel worked through the night at Mill Row.", 0, "b")
     for prefix in ("liveblog", "other", "liveblog"):  # a second prefix does not keep the first one's keys
         keys = Keys(prefix)
-        assert list(_index.bucket_keys(f, keys)) == [keys.lsh(n) for n in _index.bucket_names(f)]
+        expected = [keys.lsh(n) if n.startswith(("n:", "r:")) else keys.near(n) for n in _index.bucket_names(f)]
+        assert list(_index.bucket_keys(f, keys)) == expected
+        assert any(_index.is_near_bucket(k) for k in expected) and not all(_index.is_near_bucket(k) for k in expected)

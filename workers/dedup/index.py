@@ -5,11 +5,20 @@ worker reads every bucket its new posts fall into (LSH bands and anchors), remem
 each bucket's size, and decides in Python; the commit script re-checks the sizes and
 refuses the commit if any bucket grew meanwhile (buckets only grow, or expire whole),
 so two workers racing on near-duplicates end as one original and one repeat.
+
+Two kinds of bucket key. The near-duplicate buckets (LSH bands, headline and quote anchors:
+``Keys.near``) are strings holding their refs JSON-quoted and joined by ``,``: ~99 % hold one
+ref, every writer re-checks the one it writes (so nothing is written unread), and a string
+is read by one MGET for a whole document and written by one ``SET ... EX`` - a set cost an
+SMEMBERS, an SADD and an EXPIRE each, and ~2.5 times the memory (docs/dedup.md). The
+story-grouping buckets (names, a blog's recent posts: ``Keys.lsh``) stay sets: they are
+written without a re-check, so concurrent writers must not be able to overwrite each other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -68,12 +77,17 @@ def bucket_names(features: Features) -> list[str]:
     return list(found)
 
 
+def bucket_key(name: str, keys: Keys) -> str:
+    """A bucket name's Redis key: a set for names and recent posts, a string for the rest."""
+    return keys.lsh(name) if name.startswith(("n:", "r:")) else keys.near(name)
+
+
 def bucket_keys(features: Features, keys: Keys) -> tuple[str, ...]:
     """``bucket_names`` as Redis keys, worked out once per Features and key prefix (the read,
     the assignment and the plan each ask for them, ~60 per post)."""
     held = features.__dict__.get("_bucket_keys")
     if held is None or held[0] != keys.prefix:
-        held = (keys.prefix, tuple(keys.lsh(n) for n in bucket_names(features)))
+        held = (keys.prefix, tuple(bucket_key(n, keys) for n in bucket_names(features)))
         object.__setattr__(features, "_bucket_keys", held)
     return held[1]
 
@@ -87,15 +101,16 @@ def recent_buckets(features: Features) -> list[str]:
     return [f"r:{blog}:{slot}", f"r:{blog}:{slot - 1}"]
 
 
-def _bucket(key: str) -> str:
-    """The bucket name inside its Redis key (``liveblog:lsh:<bucket>``); names may hold ':'."""
-    return key.split(":lsh:", 1)[-1]
-
-
 def _bucket_starts(key: str, kind: str) -> bool:
-    """``_bucket(key).startswith(kind)`` without slicing the key (asked ~1,000 times per document)."""
+    """Whether ``key`` is a set bucket (``:lsh:``) whose name starts with ``kind``, without
+    slicing the key (asked ~1,000 times per document)."""
     at = key.find(":lsh:")
-    return key.startswith(kind, at + 5 if at >= 0 else 0)
+    return at >= 0 and key.startswith(kind, at + 5)
+
+
+def is_near_bucket(key: str) -> bool:
+    """A near-duplicate bucket (a string, ``Keys.near``) rather than a set (``Keys.lsh``)."""
+    return key.find(":lsh:") < 0
 
 
 def is_name_bucket(key: str) -> bool:
@@ -106,14 +121,16 @@ def is_recent_bucket(key: str) -> bool:
     return _bucket_starts(key, "r:")
 
 
-def verified_sizes(members: dict[str, set[str]]) -> dict[str, int]:
+def verified_sizes(members: dict[str, set[str]], lengths: dict[str, int]) -> dict[str, int]:
     """The bucket sizes the commit re-checks: the near-duplicate buckets (LSH bands and the
     headline/quote anchors), so two racing near-duplicates still resolve to one original and
-    one repeat. Name and recent-post buckets, which only feed story grouping, are left out:
-    nearly every post of a blog shares one with the posts committed beside it, so checking
-    them would serialise all of a blog's commits. The price is that two posts of a brand-new
-    story committed at the same instant may each start a story (docs/dedup.md)."""
-    return {k: len(v) for k, v in members.items() if not (is_recent_bucket(k) or is_name_bucket(k))}
+    one repeat - as the length in bytes of the string read (``lengths``; 0: absent), which
+    only grows as refs are appended. Name and recent-post buckets, which only feed story
+    grouping, are left out: nearly every post of a blog shares one with the posts committed
+    beside it, so checking them would serialise all of a blog's commits. The price is that
+    two posts of a brand-new story committed at the same instant may each start a story
+    (docs/dedup.md)."""
+    return {k: lengths.get(k, 0) for k in members if is_near_bucket(k)}
 
 
 def topic_buckets(written, members: dict[str, set[str]]) -> frozenset[str]:
@@ -126,15 +143,23 @@ def story_id_for(post_id: str) -> str:
     return "st-" + post_id
 
 
+# KEYS: the name buckets (sets; -1 for one over the limit, a topic), the other set buckets
+# (recent posts), then the near-duplicate buckets (strings, read by one MGET per 1,000; an
+# absent one is nil)
 READ_BUCKETS_LUA = """
-local limit, names = tonumber(ARGV[1]), tonumber(ARGV[2])  -- KEYS[1..names]: name buckets
+local limit, names, sets = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
-for i, key in ipairs(KEYS) do
-  if i <= names and redis.call('SCARD', key) > limit then
+for i = 1, sets do
+  if i <= names and redis.call('SCARD', KEYS[i]) > limit then
     out[i] = -1
   else
-    out[i] = redis.call('SMEMBERS', key)
+    out[i] = redis.call('SMEMBERS', KEYS[i])
   end
+end
+for first = sets + 1, #KEYS, 1000 do
+  local last = math.min(first + 999, #KEYS)
+  local values = redis.call('MGET', unpack(KEYS, first, last))
+  for j = first, last do out[j] = values[j - first + 1] end
 end
 return out
 """
@@ -193,8 +218,10 @@ class IndexReader:
         self.keys = keys
         self.cache = cache if cache is not None else CandidateCache()
 
-    def buckets(self, posts: list[Features]) -> dict[str, set[str]]:
-        """Members of each bucket (keyed by full Redis key) that can still decide anything.
+    def buckets(self, posts: list[Features]) -> tuple[dict[str, set[str]], dict[str, int]]:
+        """Members of each bucket (keyed by full Redis key) that can still decide anything,
+        and the length in bytes of each near-duplicate bucket read with members (what the
+        commit re-checks).
 
         The buckets are those of the new posts ``posts``. Name buckets larger than RARE_NAME_MAX
         are topics: they are left out, so a worker never loads (nor has the commit re-check)
@@ -205,13 +232,23 @@ class IndexReader:
         """
         # the name buckets first, so one count tells the script which keys may be topics (a
         # flag per key was ~800 more arguments for a page of 20 new posts)
-        is_name = {k: n.startswith("n:") for f in posts for n, k in zip(bucket_names(f), bucket_keys(f, self.keys))}
-        if not is_name:
-            return {}
-        names = sorted(k for k, name in is_name.items() if name)
-        full = names + sorted(k for k, name in is_name.items() if not name)
-        rows = self._read(keys=full, args=[RARE_NAME_MAX, len(names)])
-        return {key: _members(row) for key, row in zip(full, rows) if row != -1}
+        kind = {k: n[:2] for f in posts for n, k in zip(bucket_names(f), bucket_keys(f, self.keys))}
+        if not kind:
+            return {}, {}
+        names = sorted(k for k, a in kind.items() if a == "n:")
+        recent = sorted(k for k, a in kind.items() if a == "r:")
+        near = sorted(k for k, a in kind.items() if a not in ("n:", "r:"))
+        full = names + recent + near
+        rows = self._read(keys=full, args=[RARE_NAME_MAX, len(names), len(names) + len(recent)])
+        sets = len(names) + len(recent)
+        members = {key: _members(row) for key, row in zip(full[:sets], rows) if row != -1}
+        lengths: dict[str, int] = {}
+        for key, row in zip(near, rows[sets:]):
+            if row:
+                members[key], lengths[key] = near_refs(row)
+            else:
+                members[key] = set()
+        return members, lengths
 
     @property
     def _read(self):
@@ -266,6 +303,13 @@ _READ_CHUNK = 2000
 def _members(row: list) -> set[str]:
     """A bucket's members as text (a connection without decode_responses gives bytes)."""
     return set(map(bytes.decode, row)) if row and isinstance(row[0], bytes) else set(row)
+
+
+def near_refs(value: bytes | str) -> tuple[set[str], int]:
+    """A near-duplicate bucket's refs, and its length in bytes, from the string stored
+    (``"ref","ref"``: each ref JSON-quoted, so any blog id is safe)."""
+    raw = value if isinstance(value, bytes) else value.encode("utf-8")
+    return set(json.loads(b"[" + raw + b"]")), len(raw)
 
 
 def stored_features(sig: str, anchors: str, names: str, published_ms: str) -> Features:

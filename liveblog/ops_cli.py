@@ -12,6 +12,7 @@ import argparse
 import json
 import signal
 import socket
+import sys
 import threading
 
 from liveblog import connect as connecting
@@ -130,6 +131,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         verb = "would move" if args.dry_run else "moved"
         print(f"liveblog: {verb} {done.moved:,} near-duplicate sets to strings ({done.merged:,} merged, "
               f"{done.refs:,} refs) of {done.scanned:,} set buckets")
+    if done.skipped:
+        print(f"liveblog: left {done.skipped:,} sets in place: expected their {Keys(settings.key_prefix).near('...')} key "
+              "to be absent or a string of JSON-quoted refs, found another type or text", file=sys.stderr)
+        return 1
     return 0
 
 

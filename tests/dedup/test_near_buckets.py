@@ -194,8 +194,26 @@ def test_liveblog_migrate_command(conn, redis_url):
     conn.sadd(f"{KEYS.prefix}:lsh:7:abc", "b|1")
     dry = run_cli("migrate", "--dry-run", "--json", redis_url=redis_url)
     assert dry.returncode == 0, dry.stderr
-    assert json.loads(dry.stdout) == {"scanned": 1, "moved": 1, "merged": 0, "refs": 0, "dry_run": True}
+    assert json.loads(dry.stdout) == {"scanned": 1, "moved": 1, "merged": 0, "refs": 0, "skipped": 0, "dry_run": True}
     done = run_cli("migrate", redis_url=redis_url)
     assert done.returncode == 0, done.stderr
     assert b"moved 1 near-duplicate sets to strings" in done.stdout
     assert near_refs(conn.get(KEYS.near("7:abc")))[0] == {"b|1"}
+
+
+def test_migrate_leaves_a_set_whose_new_key_is_not_a_bucket_string_and_says_so(conn, redis_url):
+    from tests.conftest import run_cli
+
+    conn.sadd(f"{KEYS.prefix}:lsh:7:abc", "b|1")
+    conn.sadd(KEYS.near("7:abc"), "not a string")  # WRONGTYPE for GET
+    conn.sadd(f"{KEYS.prefix}:lsh:7:def", "b|2")
+    conn.set(KEYS.near("7:def"), "{not json")
+    conn.sadd(f"{KEYS.prefix}:lsh:7:fed", "b|3")  # a good one in the same batch still moves
+    done = migrating.migrate(conn, KEYS)
+    assert (done.moved, done.skipped) == (1, 2)
+    assert conn.type(f"{KEYS.prefix}:lsh:7:abc") == b"set" and conn.type(f"{KEYS.prefix}:lsh:7:def") == b"set"
+    assert conn.get(KEYS.near("7:def")) == b"{not json"
+    assert near_refs(conn.get(KEYS.near("7:fed")))[0] == {"b|3"}
+    cli = run_cli("migrate", redis_url=redis_url)
+    assert cli.returncode == 1
+    assert b"left 2 sets in place: expected their liveblog:dup:... key to be absent or a string" in cli.stderr

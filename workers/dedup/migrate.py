@@ -19,42 +19,54 @@ from redis import Redis
 
 from schemas.keys import Keys
 
-# KEYS: pairs (old set, new string). Returns {moved, merged, refs}: sets moved, of those the
-# ones merged into a string a new worker had already started, refs written.
+# KEYS: pairs (old set, new string). Returns {moved, merged, refs, skipped}: sets moved, of
+# those the ones merged into a string a new worker had already started, refs written, and sets
+# left in place because the new key holds something that is not a bucket string.
 MOVE_LUA = """
-local moved, merged, written = 0, 0, 0
+local moved, merged, written, skipped = 0, 0, 0, 0
 for i = 1, #KEYS, 2 do
   local old, new = KEYS[i], KEYS[i + 1]
   if redis.call('TYPE', old).ok == 'set' then
-    local refs = redis.call('SMEMBERS', old)
-    local ttl = redis.call('PTTL', old)
-    local have, seen, parts = redis.call('GET', new), {}, {}
-    if have then
-      for _, ref in ipairs(cjson.decode('[' .. have .. ']')) do seen[ref] = true end
-      parts[1] = have
-      local left = redis.call('PTTL', new)
-      if ttl >= 0 and (left < 0 or left > ttl) then ttl = left end
-      merged = merged + 1
+    local have = redis.pcall('GET', new)
+    local ok, held = true, {}
+    if type(have) == 'table' then
+      ok = false  -- WRONGTYPE: not a string
+    elseif have then
+      ok, held = pcall(cjson.decode, '[' .. have .. ']')
     end
-    table.sort(refs)
-    for _, ref in ipairs(refs) do
-      if not seen[ref] then
-        parts[#parts + 1] = cjson.encode(ref)
-        written = written + 1
+    if not ok then
+      skipped = skipped + 1
+    else
+      local refs = redis.call('SMEMBERS', old)
+      local ttl = redis.call('PTTL', old)
+      local seen, parts = {}, {}
+      if have then
+        for _, ref in ipairs(held) do seen[ref] = true end
+        parts[1] = have
+        local left = redis.call('PTTL', new)
+        if ttl >= 0 and (left < 0 or left > ttl) then ttl = left end
+        merged = merged + 1
       end
-    end
-    if #parts > 0 then
-      if ttl > 0 then
-        redis.call('SET', new, table.concat(parts, ','), 'PX', ttl)
-      else
-        redis.call('SET', new, table.concat(parts, ','))
+      table.sort(refs)
+      for _, ref in ipairs(refs) do
+        if not seen[ref] then
+          parts[#parts + 1] = cjson.encode(ref)
+          written = written + 1
+        end
       end
+      if #parts > 0 then
+        if ttl > 0 then
+          redis.call('SET', new, table.concat(parts, ','), 'PX', ttl)
+        else
+          redis.call('SET', new, table.concat(parts, ','))
+        end
+      end
+      redis.call('DEL', old)
+      moved = moved + 1
     end
-    redis.call('DEL', old)
-    moved = moved + 1
   end
 end
-return {moved, merged, written}
+return {moved, merged, written, skipped}
 """
 
 
@@ -64,9 +76,11 @@ class Migrated:
     moved: int = 0  # near-duplicate sets turned into strings
     merged: int = 0  # of those, merged into a string a new worker had already written
     refs: int = 0  # refs written into strings
+    skipped: int = 0  # sets left in place: their new key holds something that is not a bucket string
 
     def as_dict(self) -> dict[str, int]:
-        return {"scanned": self.scanned, "moved": self.moved, "merged": self.merged, "refs": self.refs}
+        return {"scanned": self.scanned, "moved": self.moved, "merged": self.merged, "refs": self.refs,
+                "skipped": self.skipped}
 
 
 def legacy_near_buckets(redis: Redis, keys: Keys, count: int = 1000):
@@ -86,8 +100,9 @@ def migrate(redis: Redis, keys: Keys, *, batch: int = 500, dry_run: bool = False
 
     def flush() -> None:
         if pending:
-            moved, merged, refs = script(keys=pending)
+            moved, merged, refs, skipped = script(keys=pending)
             out.moved, out.merged, out.refs = out.moved + moved, out.merged + merged, out.refs + refs
+            out.skipped += skipped
             pending.clear()
 
     for old, new in legacy_near_buckets(redis, keys):

@@ -10,7 +10,7 @@ Two kinds of bucket key. The near-duplicate buckets (LSH bands, headline and quo
 ``Keys.near``) are strings holding their refs JSON-quoted and joined by ``,``: ~99 % hold one
 ref, every writer re-checks the one it writes (so nothing is written unread), and a string
 is read by one MGET for a whole document and written by one ``SET ... EX`` - a set cost an
-SMEMBERS, an SADD and an EXPIRE each, and ~2.5 times the memory (docs/dedup.md). The
+SMEMBERS, an SADD and an EXPIRE each, and twice the memory (docs/dedup.md). The
 story-grouping buckets (names, a blog's recent posts: ``Keys.lsh``) stay sets: they are
 written without a re-check, so concurrent writers must not be able to overwrite each other.
 """

@@ -108,10 +108,18 @@ def test_a_string_that_grew_since_the_read_makes_the_commit_re_plan(processor, c
                 grown.append(key)
         return members, lengths
 
+    real_reread = reader.reread_near
+
+    def reread(members):
+        members, lengths = real_reread(members)
+        reads.append(dict(lengths))
+        return members, lengths
+
     monkeypatch.setattr(reader, "buckets", read_then_grow)
+    monkeypatch.setattr(reader, "reread_near", reread)  # the re-plan reads the re-checked buckets again
     copy = post("s", 7, "Flooding hits Keldby as Tessel overtops", COPY, blog="coast")
     outcome = processor.process(page([copy], minutes_after=5, blog="coast"))
-    assert grown and outcome.created == 1
+    assert grown and outcome.created == 1 and outcome.commit_attempts == 2
     assert len(reads) == 2 and all(reads[1][k] > reads[0][k] for k in grown)  # re-read, re-planned
     for key in grown:
         assert near_refs(conn.get(key))[0] == {ref_of(conn, original.title), "other|z", ref_of(conn, copy.title)}

@@ -250,6 +250,22 @@ class IndexReader:
                 members[key] = set()
         return members, lengths
 
+    def reread_near(self, members: dict[str, set[str]]) -> tuple[dict[str, set[str]], dict[str, int]]:
+        """``members`` with its near-duplicate buckets read again (the ones the commit
+        re-checks, and so the ones a conflict can be about), and their lengths; the name and
+        recent-post buckets are kept as read: the commit never re-checks them, so the earlier
+        read is as good a snapshot as a new one (see verified_sizes)."""
+        near = sorted(k for k in members if is_near_bucket(k))
+        out = {k: v for k, v in members.items() if not is_near_bucket(k)}
+        lengths: dict[str, int] = {}
+        rows = self._read(keys=near, args=[RARE_NAME_MAX, 0, 0]) if near else []
+        for key, row in zip(near, rows):
+            if row:
+                out[key], lengths[key] = near_refs(row)
+            else:
+                out[key] = set()
+        return out, lengths
+
     @property
     def _read(self):
         if not hasattr(self, "_script"):
@@ -329,6 +345,7 @@ def assign(
     story_min: float,
     story_window_ms: int,
     topics: frozenset[str] = frozenset(),
+    memo: dict | None = None,
 ) -> dict[str, Assignment]:
     """Decide each new post's story and repeat root, earliest first.
 
@@ -336,17 +353,38 @@ def assign(
     same document (a page can tell a story twice); the result depends only on the
     inputs, so a replay assigns the same ids. ``topics`` are names the page itself
     shows to be its subject (stories.page_topics): never counted as rare.
+
+    ``memo`` (a dict the caller keeps across the attempts of one document) holds what the
+    last call decided and from what. A post's decision is a function of its candidates
+    (refs, features, stories and repeat roots) and its rare names alone (``choose_in`` reads
+    only the candidates asked about), so a post whose candidates and rare names are those of
+    the last call keeps its assignment without being compared again. After a conflict on a
+    near-duplicate bucket another worker wrote, that is usually every post but the one or
+    two the bucket belongs to (tests/dedup/test_replan.py).
     """
     local: dict[str, list[str]] = {}
     known = dict(known)
+    before: dict[str, tuple] = memo.get("posts", {}) if memo is not None else {}
+    known_before: dict[str, Indexed] = memo.get("known", {}) if memo is not None else {}
+    # refs whose entry differs from the last call's: a candidate read again and found edited
+    # or gone, and (below) a new post of the document assigned differently this time
+    moved: set[str] = set()
+    if before:
+        mine = {p.ref for p in new}
+        moved.update(r for r, c in known.items() if not _same_candidate(known_before.get(r), c))
+        moved.update(r for r in known_before if r not in known and r not in mine)
     # only a rare name (a small bucket that was read, see the loop below) is ever looked up
     # in the pool; a name whose bucket is too large to be read (a topic) never is
     name_key = {n: keys.lsh(f"n:{n}") for p in new for n in p.features.names}
-    pool = Pool(wanted=frozenset(
+    wanted = frozenset(
         n for n, k in name_key.items() if n not in topics and k in members and len(members[k]) <= RARE_NAME_MAX
-    ))
-    pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
+    )
+    pool: Pool | None = None
+    if not before:  # built at once; a re-plan builds it when a post first needs it
+        pool = Pool(wanted=wanted)
+        pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
     out: dict[str, Assignment] = {}
+    decided: dict[str, tuple] = {}
     for post in sorted(new, key=lambda p: (p.order, p.post_id)):
         own_keys = bucket_keys(post.features, keys)
         usable = [k for k in own_keys if k in members or not is_name_bucket(k)]
@@ -357,20 +395,41 @@ def assign(
             if n not in topics and (k := name_key[n]) in members
             and len(members[k]) + len(local.get(k, [])) <= RARE_NAME_MAX
         )
-        position = pool.position
-        chosen = choose_in(pool, post.features, [position[r] for r in refs if r in position],
-                           rare=rare, repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms)
-        if chosen is None:
-            result = Assignment(story_id_for(post.post_id), post.post_id, None)
+        held = before.get(post.ref)
+        if held is not None and held[0] == refs and held[1] == rare and moved.isdisjoint(refs):
+            result = held[2]
         else:
-            found, r = chosen
-            cand = known[r]
-            root = cand.repeat_root if found.kind == "repeat" else post.post_id
-            result = Assignment(cand.story_id, root, found.rule)
+            if pool is None:
+                pool = Pool(wanted=wanted)
+                pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
+            position = pool.position
+            chosen = choose_in(pool, post.features, [position[r] for r in refs if r in position], rare=rare,
+                               repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms)
+            if chosen is None:
+                result = Assignment(story_id_for(post.post_id), post.post_id, None)
+            else:
+                found, r = chosen
+                cand = known[r]
+                root = cand.repeat_root if found.kind == "repeat" else post.post_id
+                result = Assignment(cand.story_id, root, found.rule)
         out[post.ref] = result
+        decided[post.ref] = (refs, rare, result)
         known[post.ref] = Indexed(post.ref, post.post_id, post.features, result.story_id, result.repeat_root)
-        pool.add(post.ref, post.features, result.story_id)
+        if not _same_candidate(known_before.get(post.ref), known[post.ref]):
+            moved.add(post.ref)
+        if pool is not None:
+            pool.add(post.ref, post.features, result.story_id)
         for k in own_keys:
             local.setdefault(k, []).append(post.ref)
+    if memo is not None:
+        memo["posts"], memo["known"] = decided, known
     return out
+
+
+def _same_candidate(a: Indexed | None, b: Indexed | None) -> bool:
+    """The same candidate for the rules: same features (the cache hands back the one object
+    while the post's content hash holds), story and repeat root; or absent both times."""
+    if a is None or b is None:
+        return a is b
+    return a.features is b.features and a.story_id == b.story_id and a.repeat_root == b.repeat_root
 

@@ -242,13 +242,7 @@ class IndexReader:
         rows = self._read(keys=full, args=[RARE_NAME_MAX, len(names), len(names) + len(recent)])
         sets = len(names) + len(recent)
         members = {key: _members(row) for key, row in zip(full[:sets], rows) if row != -1}
-        lengths: dict[str, int] = {}
-        for key, row in zip(near, rows[sets:]):
-            if row:
-                members[key], lengths[key] = near_refs(row)
-            else:
-                members[key] = set()
-        return members, lengths
+        return members, _near_read(near, rows[sets:], members)
 
     def reread_near(self, members: dict[str, set[str]]) -> tuple[dict[str, set[str]], dict[str, int]]:
         """``members`` with its near-duplicate buckets read again (the ones the commit
@@ -257,14 +251,8 @@ class IndexReader:
         read is as good a snapshot as a new one (see verified_sizes)."""
         near = sorted(k for k in members if is_near_bucket(k))
         out = {k: v for k, v in members.items() if not is_near_bucket(k)}
-        lengths: dict[str, int] = {}
         rows = self._read(keys=near, args=[RARE_NAME_MAX, 0, 0]) if near else []
-        for key, row in zip(near, rows):
-            if row:
-                out[key], lengths[key] = near_refs(row)
-            else:
-                out[key] = set()
-        return out, lengths
+        return out, _near_read(near, rows, out)
 
     @property
     def _read(self):
@@ -319,6 +307,18 @@ _READ_CHUNK = 2000
 def _members(row: list) -> set[str]:
     """A bucket's members as text (a connection without decode_responses gives bytes)."""
     return set(map(bytes.decode, row)) if row and isinstance(row[0], bytes) else set(row)
+
+
+def _near_read(near: list[str], rows: list, members: dict[str, set[str]]) -> dict[str, int]:
+    """Each near-duplicate bucket's refs into ``members`` (empty: absent), and the lengths in
+    bytes of those read with members, from the values the read script gave for ``near``."""
+    lengths: dict[str, int] = {}
+    for key, row in zip(near, rows):
+        if row:
+            members[key], lengths[key] = near_refs(row)
+        else:
+            members[key] = set()
+    return lengths
 
 
 def near_refs(value: bytes | str) -> tuple[set[str], int]:
@@ -379,10 +379,13 @@ def assign(
     wanted = frozenset(
         n for n, k in name_key.items() if n not in topics and k in members and len(members[k]) <= RARE_NAME_MAX
     )
-    pool: Pool | None = None
-    if not before:  # built at once; a re-plan builds it when a post first needs it
+
+    def built() -> Pool:
         pool = Pool(wanted=wanted)
         pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
+        return pool
+
+    pool = None if before else built()  # a re-plan builds it when a post first needs it
     out: dict[str, Assignment] = {}
     decided: dict[str, tuple] = {}
     for post in sorted(new, key=lambda p: (p.order, p.post_id)):
@@ -400,8 +403,7 @@ def assign(
             result = held[2]
         else:
             if pool is None:
-                pool = Pool(wanted=wanted)
-                pool.add_all((r, known[r].features, known[r].story_id) for r in sorted(known))
+                pool = built()
             position = pool.position
             chosen = choose_in(pool, post.features, [position[r] for r in refs if r in position], rare=rare,
                                repeat_min=repeat_min, story_min=story_min, story_window_ms=story_window_ms)
@@ -415,7 +417,7 @@ def assign(
         out[post.ref] = result
         decided[post.ref] = (refs, rare, result)
         known[post.ref] = Indexed(post.ref, post.post_id, post.features, result.story_id, result.repeat_root)
-        if not _same_candidate(known_before.get(post.ref), known[post.ref]):
+        if before and not _same_candidate(known_before.get(post.ref), known[post.ref]):
             moved.add(post.ref)
         if pool is not None:
             pool.add(post.ref, post.features, result.story_id)

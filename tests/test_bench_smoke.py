@@ -112,6 +112,35 @@ def test_cpu_budget_is_what_a_target_ratio_leaves_per_post_with_every_core_busy(
     assert out["naive_ms_per_post"] == pytest.approx(19.0)
 
 
+def test_scaling_runs_are_interleaved_so_a_drift_weighs_on_both_counts() -> None:
+    from liveblog.benchmark import scaling_order
+
+    assert scaling_order((1, 2)) == [1, 2, 2, 1]
+    assert scaling_order((1, 2, 4)) == [1, 2, 4, 2, 1]  # N once: only the 2-vs-1 ratio is a target
+    assert scaling_order((1,)) == [1]
+
+
+def test_repeated_runs_combine_into_every_post_over_every_window() -> None:
+    from liveblog.benchmark import Burst
+
+    def burst(posts: int, processing_s: float, parse_ms: float, rss: float) -> Burst:
+        return Burst(name="new", processes=2, posts=posts, documents=posts // 20, enqueue_s=0.1, startup_s=1.0,
+                     processing_s=processing_s, wall_s=processing_s + 1, redis_commands=posts * 100,
+                     peak_rss_mb=rss, counters={"posts_seen": posts}, profile={"parse": parse_ms},
+                     cpu_workers_s=processing_s, cpu_redis_s=processing_s / 10)
+
+    # a machine slowing down mid-run: 1,000 posts in 1 s, then in 3 s
+    both = Burst.combined([burst(1000, 1.0, 0.1, 250.0), burst(1000, 3.0, 0.3, 260.0)])
+    assert both.posts_per_s == pytest.approx(500.0)  # 2,000 posts over 4 s, not the mean of 1,000 and 333
+    assert both.repeats == [1000.0, 333.3]
+    assert both.counters == {"posts_seen": 2000} and both.documents == 100
+    assert both.profile == {"parse": 0.2} and both.peak_rss_mb == 260.0 and both.startup_s == 1.0
+    assert both.cpu_per_post(2)["workers"] == pytest.approx(2.0)  # 4 s of worker CPU for 2,000 posts
+    assert both.as_dict()["repeats_posts_per_s"] == [1000.0, 333.3]
+    one = burst(10, 1.0, 0.1, 1.0)
+    assert Burst.combined([one]) is one and "repeats_posts_per_s" not in one.as_dict()
+
+
 @pytest.mark.redis
 def test_cost_profile_reports_the_costs_per_post_and_an_events_digest_that_replays(redis_url: str) -> None:
     # bench/cost_profile.py runs the pipeline in its own process; it flushes the database given

@@ -110,6 +110,14 @@ def test_cpu_budget_is_what_a_target_ratio_leaves_per_post_with_every_core_busy(
     assert out["new"]["spent_ms_per_post"] == pytest.approx(1.8)
     assert out["new"]["over_budget"] == pytest.approx(2.7)
     assert out["naive_ms_per_post"] == pytest.approx(19.0)
+    assert "floor_ms_per_post" not in out["new"]  # no one-process profile given
+
+    one = burst(1000, 2.0, 1.8, 0.2)
+    one.profile = {"assign": 0.5, "enrich": 0.4, "parse": 0.15, "job": 1.7}
+    floor = cpu_budget(naive, {"new": new}, cores=2, one_process=one)["new"]
+    # parse and enrichment of the one-process run, Redis of the measured run (0.2 ms per post)
+    assert floor["floor_ms_per_post"] == {"parse": 0.15, "enrich": 0.4, "redis": 0.2, "total": 0.75}
+    assert floor["floor_over_budget"] == pytest.approx(1.12)  # 0.75 / 0.667
 
 
 def test_scaling_runs_are_interleaved_so_a_drift_weighs_on_both_counts() -> None:
@@ -118,6 +126,14 @@ def test_scaling_runs_are_interleaved_so_a_drift_weighs_on_both_counts() -> None
     assert scaling_order((1, 2)) == [1, 2, 2, 1]
     assert scaling_order((1, 2, 4)) == [1, 2, 4, 2, 1]  # N once: only the 2-vs-1 ratio is a target
     assert scaling_order((1,)) == [1]
+
+
+def test_a_repeated_run_writes_a_log_of_its_own_so_its_profile_is_its_own(tmp_path) -> None:
+    from liveblog.benchmark import Harness, Plan
+
+    h = Harness("redis://127.0.0.1:1/0", Plan(), tmp_path)  # no connection is made here
+    assert [h._tag("new-1"), h._tag("new-2"), h._tag("new-2"), h._tag("new-1")] == \
+        ["new-1", "new-2", "new-2-2", "new-1-2"]
 
 
 def test_repeated_runs_combine_into_every_post_over_every_window() -> None:

@@ -812,7 +812,8 @@ def render(r: dict) -> str:
     lines += [
         "",
         f"scaling (all-new): " + ", ".join(_scaling_parts(r)) + f"; 2 vs 1 = {r['scaling_2_vs_1']}x"
-        + (" (runs in the order 1, 2, 2, 1: drift cancels)" if len(r["runs"].get("new_1", {}).get("repeats_posts_per_s", [])) > 1 else ""),
+        + (" (1 and 2 processes run twice, 1, 2, 2, 1: a linear drift cancels)"
+           if len(r["runs"].get("new_1", {}).get("repeats_posts_per_s", [])) > 1 else ""),
         f"latency at {lat['achieved_posts_s']} posts/s ({lat['doc_posts']} new posts/document, {lat['processes']} workers,"
         f" {lat['events']} events): p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms,"
         f" max {lat['max_ms']} ms",
@@ -866,9 +867,9 @@ def _budget_lines(r: dict) -> list[str]:
                        f"{b['over_budget']}x over")
             if "floor_ms_per_post" in b:
                 f = b["floor_ms_per_post"]
-                out.append(f"  of which parse {f['parse']} + enrichment {f['enrich']} (the naive baseline runs both) + "
-                           f"redis {f['redis']} = {f['total']} ms: {b['floor_over_budget']}x the budget before "
-                           f"deduplication, events or RQ")
+                out.append(f"  floor: parse {f['parse']} + enrichment {f['enrich']} (one process; the naive baseline "
+                           f"runs both) + redis {f['redis']} = {f['total']} ms, {b['floor_over_budget']}x the budget "
+                           f"before deduplication, events or RQ")
     return out
 
 

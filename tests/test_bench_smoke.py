@@ -39,6 +39,15 @@ def test_bench_quick_json_has_the_required_keys(redis_url: str) -> None:
     for scenario in ("new", "repoll"):
         budget = result["cpu_budget"][scenario]
         assert budget["budget_ms_per_post"] > 0 and budget["spent_ms_per_post"] > 0, budget
+    # runs repeated to cancel the machine's drift: 1, 2, 2, 1 processes, and the baseline twice
+    for run in ("new_1", "new_2", "naive"):
+        assert len(result["runs"][run]["repeats_posts_per_s"]) == 2, run
+    floor = result["cpu_budget"]["new"]["floor_ms_per_post"]
+    assert floor["total"] == pytest.approx(floor["parse"] + floor["enrich"] + floor["redis"], abs=0.002)
+    from liveblog.benchmark import render
+
+    text = render(result)  # the table `liveblog bench` prints, from the same JSON
+    assert "1, 2, 2, 1" in text and "floor: parse" in text and "2 vs 1 =" in text
 
 
 @pytest.mark.redis

@@ -254,7 +254,6 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     near = dt <= FOLLOWUP_WINDOW_MS
     if not near.any():
         return out
-    stories = pool.stories
     slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
     slot[idx[near]] = np.flatnonzero(near)
     mine, first = new.phrase_index
@@ -274,10 +273,16 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
             sentences = int(first.max()) + 1
             per_sentence = np.bincount(o * sentences + sentence, minlength=len(idx) * sentences)
             out += np.minimum(per_sentence, SENTENCE_EVIDENCE_MAX).reshape(len(idx), sentences).sum(axis=1)
-    for key in new.strong & rare:
-        carriers = [int(slot[k]) for k in pool.names.get(key, ()) if slot[k] >= 0]
-        if carriers and len({int(stories[idx[c]]) for c in carriers}) == 1:
-            out[carriers] += 1
+    shared = [key for key in new.strong & rare if key in pool.names]
+    if shared:
+        # in Python: a name's carriers are a handful, and numpy's scalar indexing cost more
+        # than all the rest of this function (measured on 5-post documents)
+        near_at = dict(zip(idx[near].tolist(), np.flatnonzero(near).tolist()))
+        story_of = pool._story_of
+        for key in shared:
+            carriers = [k for k in pool.names[key] if k in near_at]
+            if carriers and len({story_of[k] for k in carriers}) == 1:
+                out[[near_at[k] for k in carriers]] += 1
     return out
 
 

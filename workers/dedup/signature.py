@@ -113,11 +113,9 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def band_keys(sig: np.ndarray) -> list[str]:
     """One bucket name per band; two posts share a bucket when a whole band agrees."""
-    out = []
-    for band in range(BANDS):
-        chunk = sig[band * ROWS : (band + 1) * ROWS].tobytes()
-        out.append(f"{band}:{hashlib.blake2b(chunk, digest_size=6).hexdigest()}")
-    return out
+    raw, step = sig.tobytes(), ROWS * sig.itemsize  # each band's bytes are a slice of the whole
+    blake2b = hashlib.blake2b
+    return [f"{band}:{blake2b(raw[band * step : (band + 1) * step], digest_size=6).hexdigest()}" for band in range(BANDS)]
 
 
 def encode(sig: np.ndarray) -> str:

@@ -18,7 +18,9 @@ Scenarios (one run, same generated corpus family, same machine):
 * **repoll** — a page polled again and again (≥ 90 % duplicates), after a priming poll.
 * **latency** — documents submitted at a fixed rate while 2 workers run (not burst):
   per event, latency = ms part of its stream entry id (the XADD time, Redis clock)
-  − the time the bench called ``submit`` (same host clock).
+  − the time the bench called ``submit`` (same host clock). ``parts_ms`` splits each
+  document's latency: the producer's submit, from accepted to the job's start (waiting for a
+  worker, RQ), and the job's own work up to its last event (``latency_parts``).
 
 Throughput is posts parsed per second. Two windows are reported for every burst run:
 ``*_posts_per_s`` = from the first job's start to the end of the last one (max of last
@@ -571,6 +573,7 @@ class Harness:
             time.sleep(0.5)
             cursor = self.conn.xrevrange("liveblog:events", count=1)[0][0]
             enqueue_ms: dict[str, float] = {}
+            submitted_ms: dict[str, float] = {}
             start = time.perf_counter()
             late = 0.0
             for i, (blog_id, text) in enumerate(pages[warm:]):
@@ -584,6 +587,7 @@ class Harness:
                                              fetched_at=datetime.now(timezone.utc))
                 enqueue_ms[blog_id] = time.time() * 1000
                 submit(self.conn, raw, settings)
+                submitted_ms[blog_id] = time.time() * 1000
             offered_s = time.perf_counter() - start
             self._wait_processed(warm + n_docs, 120)
         finally:
@@ -596,20 +600,24 @@ class Harness:
             sampler.__exit__(None, None, None)
             log.close()
         latencies = []
+        xadd_ms: dict[str, int] = {}
         for entry_id, fields in self.conn.xrange("liveblog:events", min=b"(" + cursor):
             blog = json.loads(fields[b"event"])["data"]["blog"]["id"]
-            latencies.append(int(entry_id.split(b"-")[0]) - enqueue_ms[blog])
+            at = int(entry_id.split(b"-")[0])
+            latencies.append(at - enqueue_ms[blog])
+            xadd_ms[blog] = max(at, xadd_ms.get(blog, 0))
         latencies.sort()
 
         def pct(p: float) -> float:
-            return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1) if latencies else 0.0
+            return _percentile(latencies, p)
 
+        parts = latency_parts(enqueue_ms, submitted_ms, xadd_ms, _jobs_by_blog(self.workdir / "latency.log"))
         return {"rate_posts_s": plan.latency_rate_posts_s, "doc_posts": plan.latency_doc_posts,
                 "documents": n_docs, "events": len(latencies), "offered_s": round(offered_s, 2),
                 "achieved_posts_s": round(n_docs * plan.latency_doc_posts / offered_s, 1),
                 "max_submit_lag_ms": round(late * 1000, 1), "processes": plan.latency_processes,
                 "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
-                "max_ms": round(latencies[-1], 1) if latencies else 0.0,
+                "max_ms": round(latencies[-1], 1) if latencies else 0.0, "parts_ms": parts,
                 "peak_rss_mb": sampler.peak_mb, "used_memory_start": used0}
 
     def _wait_processed(self, documents: int, timeout: float) -> None:
@@ -620,6 +628,50 @@ class Harness:
                 return
             time.sleep(0.01)
         raise RuntimeError(f"latency: {documents} documents not processed within {timeout}s")
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) if ordered else 0.0
+
+
+def _jobs_by_blog(log: Path) -> dict[str, tuple[float, float]]:
+    """(start, end) of each document's job in epoch ms, by blog id, from the workers'
+    ``job_done`` lines (their timestamp is the end, ``duration_ms`` the job's own time)."""
+    out: dict[str, tuple[float, float]] = {}
+    with open(log, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict) or entry.get("event") != "job_done" or not entry.get("blog_id"):
+                continue
+            try:
+                end = datetime.fromisoformat(str(entry["timestamp"]).replace("Z", "+00:00")).timestamp() * 1000
+                out[entry["blog_id"]] = (end - float(entry.get("duration_ms") or 0), end)
+            except (KeyError, ValueError):
+                continue
+    return out
+
+
+def latency_parts(enqueue_ms: dict[str, float], submitted_ms: dict[str, float], xadd_ms: dict[str, int],
+                  jobs: dict[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """Where a document's latency goes, p50/p90/p99 in ms over the documents measured:
+    ``submit`` (the producer's accept-and-enqueue), ``to_job`` (from accepted to the job
+    starting: waiting for a free worker, RQ's dequeue and bookkeeping), ``job_to_event``
+    (the job's own work up to the XADD of its last event) and ``total`` (the latency of its
+    last event). Clocks: the bench's and the workers' (one machine) and Redis's XADD time."""
+    cols: dict[str, list[float]] = {"submit": [], "to_job": [], "job_to_event": [], "total": []}
+    for blog, enqueued in enqueue_ms.items():
+        if blog not in xadd_ms or blog not in jobs or blog not in submitted_ms:
+            continue
+        start = jobs[blog][0]
+        cols["submit"].append(submitted_ms[blog] - enqueued)
+        cols["to_job"].append(start - submitted_ms[blog])
+        cols["job_to_event"].append(xadd_ms[blog] - start)
+        cols["total"].append(xadd_ms[blog] - enqueued)
+    return {name: {f"p{int(p * 100)}": _percentile(sorted(v), p) for p in (0.5, 0.9, 0.99)}
+            for name, v in cols.items()}
 
 
 # --------------------------------------------------------------------------- the run
@@ -817,6 +869,7 @@ def render(r: dict) -> str:
         f"latency at {lat['achieved_posts_s']} posts/s ({lat['doc_posts']} new posts/document, {lat['processes']} workers,"
         f" {lat['events']} events): p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms,"
         f" max {lat['max_ms']} ms",
+        *_latency_part_lines(lat),
         f"worker peak RSS (enrichers loaded): {r['worker_peak_rss_mb']} MB; naive worker {r['naive_worker_peak_rss_mb']} MB",
         f"redis dedup state: {r['redis_bytes_per_1000_posts_dedup']:,} bytes per 1,000 posts (used_memory delta); "
         f"MEMORY USAGE of one post key ~{r['redis_memory_usage_per_post_key']} bytes",
@@ -828,6 +881,15 @@ def render(r: dict) -> str:
         f"redis {r['redis']}, elapsed {r['elapsed_s']} s",
     ]
     return "\n".join(lines)
+
+
+def _latency_part_lines(lat: dict) -> list[str]:
+    parts = lat.get("parts_ms") or {}
+    if not parts.get("total", {}).get("p50"):
+        return []
+    names = (("submit", "submit"), ("to_job", "to the job's start"), ("job_to_event", "job to its last event"))
+    return ["  per document, p50 / p99 ms: " + ", ".join(
+        f"{label} {parts[k]['p50']} / {parts[k]['p99']}" for k, label in names)]
 
 
 def _scaling_parts(r: dict) -> list[str]:

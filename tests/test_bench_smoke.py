@@ -48,6 +48,10 @@ def test_bench_quick_json_has_the_required_keys(redis_url: str) -> None:
 
     text = render(result)  # the table `liveblog bench` prints, from the same JSON
     assert "1, 2, 2, 1" in text and "floor: parse" in text and "2 vs 1 =" in text
+    parts = result["latency"]["parts_ms"]  # each document's latency, split where it is spent
+    assert parts["job_to_event"]["p50"] > 0 and parts["submit"]["p50"] > 0, parts
+    assert parts["total"]["p50"] <= result["latency"]["max_ms"], parts
+    assert "job to its last event" in text
 
 
 @pytest.mark.redis
@@ -143,6 +147,34 @@ def test_a_repeated_run_writes_a_log_of_its_own_so_its_profile_is_its_own(tmp_pa
     h = Harness("redis://127.0.0.1:1/0", Plan(), tmp_path)  # no connection is made here
     assert [h._tag("new-1"), h._tag("new-2"), h._tag("new-2"), h._tag("new-1")] == \
         ["new-1", "new-2", "new-2-2", "new-1-2"]
+
+
+def test_a_documents_latency_splits_into_submit_wait_and_job(tmp_path) -> None:
+    from liveblog.benchmark import _jobs_by_blog, latency_parts
+
+    log = tmp_path / "latency.log"
+    log.write_text("\n".join([
+        "not json", json.dumps({"event": "rq_worker_log", "message": "Job OK"}),
+        json.dumps({"event": "job_done", "blog_id": "a", "duration_ms": 30.0,
+                    "timestamp": "2026-01-01T00:00:01.050000Z"}),  # ran 1020 -> 1050 ms past the second
+        json.dumps({"event": "job_done", "blog_id": "b", "duration_ms": 40.0,
+                    "timestamp": "2026-01-01T00:00:01.200000Z"}),
+    ]))
+    jobs = _jobs_by_blog(log)
+    t0 = 1767225601000.0  # 2026-01-01T00:00:01Z in epoch ms
+    assert jobs["a"] == pytest.approx((t0 + 20, t0 + 50))
+    parts = latency_parts(
+        enqueue_ms={"a": t0, "b": t0 + 100, "gone": t0},  # "gone": no event, left out
+        submitted_ms={"a": t0 + 2, "b": t0 + 104, "gone": t0 + 1},
+        xadd_ms={"a": int(t0 + 45), "b": int(t0 + 190)},
+        jobs=jobs,
+    )
+    # a: submit 2, waits 18 for its job, which publishes 25 ms in (45 in all); b: 4, 56, 30 (90).
+    # Of two documents, the median is the upper one, as the bench's percentiles take it.
+    assert parts == {name: {"p50": v, "p90": v, "p99": v} for name, v in
+                     (("submit", 4.0), ("to_job", 56.0), ("job_to_event", 30.0), ("total", 90.0))}
+    one = latency_parts({"a": t0}, {"a": t0 + 2}, {"a": int(t0 + 45)}, jobs)
+    assert [one[k]["p50"] for k in ("submit", "to_job", "job_to_event", "total")] == [2.0, 18.0, 25.0, 45.0]
 
 
 def test_repeated_runs_combine_into_every_post_over_every_window() -> None:

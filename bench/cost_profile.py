@@ -1,9 +1,11 @@
-"""Where a worker's time goes: ``python bench/cost_profile.py [new|repoll] [--posts N] [--new-per-poll K] [--cprofile N] [--json]``.
+"""Where a worker's time goes: ``python bench/cost_profile.py [new|repoll|latency] [--posts N] [--new-per-poll K] [--cprofile N] [--json]``.
 
 ``liveblog bench`` measures throughput through RQ; this script says what one document
 costs and where. It runs the pipeline itself (``DocumentProcessor``, no RQ) in this process
 over the bench corpus - ``new``: pages of 20 all-new posts in a poller's order; ``repoll``:
-each blog primed with one 40-post page (not counted), then polls adding 2 posts each (``--new-per-poll``) - against
+each blog primed with one 40-post page (not counted), then polls adding 2 posts each (``--new-per-poll``);
+``latency``: the bench's latency documents, 5 new posts of a new blog each, a fifth of them
+processed first and not counted (the index then holds what it holds in the bench's run) - against
 a private redis-server (``REDIS_URL`` instead, refused when it holds keys unless ``--flush``),
 and prints per post:
 
@@ -50,10 +52,13 @@ BASE_TIME = datetime(2024, 10, 12, 20, 0, tzinfo=timezone.utc)
 def documents(mode: str, posts: int, new_per_poll: int = 2) -> tuple[list[RawDocument], list[RawDocument]]:
     """(priming documents, profiled documents) of about ``posts`` posts; a re-polled page
     brings ``new_per_poll`` new posts each time (the bench's 2 of 40; 0: nothing new)."""
-    if mode == "new":
+    prime: list[tuple[str, str]] = []
+    if mode == "latency":
+        pages = corpus.new_pages(max(2, posts // 5), 1, 5, seed=8, prefix="lat")  # as bench's Harness.latency
+        prime, pages = pages[: len(pages) // 5], pages[len(pages) // 5 :]
+    elif mode == "new":
         blogs = max(1, posts // 200)
         pages = corpus.round_robin(corpus.new_pages(blogs, max(1, posts // (20 * blogs)), 20, seed=1))
-        prime: list[tuple[str, str]] = []
     else:
         blogs = 20
         prime, pages = corpus.repoll_pages(blogs, max(1, posts // (40 * blogs)), 40, new_per_poll, seed=2)
@@ -147,15 +152,16 @@ def render(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", nargs="?", choices=("new", "repoll"), default="new")
-    parser.add_argument("--posts", type=int, default=None, help="about this many posts (new 6000, repoll 24000)")
+    parser.add_argument("mode", nargs="?", choices=("new", "repoll", "latency"), default="new")
+    parser.add_argument("--posts", type=int, default=None,
+                        help="about this many posts (new 6000, repoll 24000, latency 2000 of which a fifth primes)")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also list the N costliest functions")
     parser.add_argument("--new-per-poll", type=int, default=2, metavar="K",
                         help="repoll: new posts per 40-post poll (default 2; 0 = nothing new, duplicates only)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--flush", action="store_true", help="allow flushing a REDIS_URL database that holds keys")
     args = parser.parse_args(argv)
-    posts = args.posts or (6000 if args.mode == "new" else 24000)
+    posts = args.posts or {"new": 6000, "repoll": 24000, "latency": 2000}[args.mode]
     url = os.environ.get("REDIS_URL")
     server = None
     try:

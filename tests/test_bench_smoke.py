@@ -238,6 +238,19 @@ def test_cost_profile_splits_a_poll_that_brings_nothing_new_from_one_that_does(r
     conn.flushdb()
 
 
+def test_cost_profile_latency_mode_profiles_the_latency_documents_after_a_fifth_primes() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import cost_profile
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    prime, docs = cost_profile.documents("latency", 100)
+    assert (len(prime), len(docs)) == (4, 16)  # 20 documents of 5 posts, each a blog of its own
+    blogs = [d.blog_id for d in prime + docs]
+    assert len(set(blogs)) == 20 and all(b.startswith("lat") for b in blogs)
+    assert all(a.fetched_at < b.fetched_at for a, b in zip(prime + docs, (prime + docs)[1:]))
+
+
 def test_bench_refuses_a_number_of_new_posts_per_poll_a_page_cannot_hold() -> None:
     from liveblog import benchmark
 

@@ -373,6 +373,18 @@ class Burst:
         }
 
 
+def job_done_entries(log_lines):
+    """The ``job_done`` entries of a workers' JSON log, as dicts; RQ's own lines and anything
+    else that is not one JSON object are skipped."""
+    for line in log_lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("event") == "job_done":
+            yield entry
+
+
 def job_profile(log_lines, posts: int, processes: int, processing_s: float) -> dict[str, float]:
     """Where a burst's time went, in ms per post: each stage's wall time summed over the
     ``job_done`` lines of the workers' JSON log (``stage_ms``), ``job`` = their whole
@@ -381,13 +393,7 @@ def job_profile(log_lines, posts: int, processes: int, processing_s: float) -> d
     the CPU that Redis and the other workers hold)."""
     stages: dict[str, float] = {}
     job_ms = 0.0
-    for line in log_lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # RQ's own lines and anything else that is not one JSON object
-        if not isinstance(entry, dict) or entry.get("event") != "job_done":
-            continue
+    for entry in job_done_entries(log_lines):
         job_ms += float(entry.get("duration_ms") or 0)
         for stage, ms in (entry.get("stage_ms") or {}).items():
             stages[stage] = stages.get(stage, 0.0) + float(ms)
@@ -607,16 +613,13 @@ class Harness:
             latencies.append(at - enqueue_ms[blog])
             xadd_ms[blog] = max(at, xadd_ms.get(blog, 0))
         latencies.sort()
-
-        def pct(p: float) -> float:
-            return _percentile(latencies, p)
-
         parts = latency_parts(enqueue_ms, submitted_ms, xadd_ms, _jobs_by_blog(self.workdir / "latency.log"))
         return {"rate_posts_s": plan.latency_rate_posts_s, "doc_posts": plan.latency_doc_posts,
                 "documents": n_docs, "events": len(latencies), "offered_s": round(offered_s, 2),
                 "achieved_posts_s": round(n_docs * plan.latency_doc_posts / offered_s, 1),
                 "max_submit_lag_ms": round(late * 1000, 1), "processes": plan.latency_processes,
-                "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
+                "p50_ms": _percentile(latencies, 0.50), "p90_ms": _percentile(latencies, 0.90),
+                "p99_ms": _percentile(latencies, 0.99),
                 "max_ms": round(latencies[-1], 1) if latencies else 0.0, "parts_ms": parts,
                 "peak_rss_mb": sampler.peak_mb, "used_memory_start": used0}
 
@@ -639,13 +642,7 @@ def _jobs_by_blog(log: Path) -> dict[str, tuple[float, float]]:
     ``job_done`` lines (their timestamp is the end, ``duration_ms`` the job's own time)."""
     out: dict[str, tuple[float, float]] = {}
     with open(log, encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(entry, dict) or entry.get("event") != "job_done" or not entry.get("blog_id"):
-                continue
+        for entry in job_done_entries(lines):
             try:
                 end = datetime.fromisoformat(str(entry["timestamp"]).replace("Z", "+00:00")).timestamp() * 1000
                 out[entry["blog_id"]] = (end - float(entry.get("duration_ms") or 0), end)

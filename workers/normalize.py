@@ -181,11 +181,12 @@ _QUOTES = (("“", '"'), ("”", '"'), ("„", '"'), ("«", '"'), ("»", '"'), (
            ("–", "-"), ("—", "-"), ("‒", "-"), ("−", "-"))
 
 
-def _plain_quotes(text: str) -> str:
-    """Curly quotes, guillemets and dashes as their plain forms. str.replace per character, as
-    ``enrichers.text.fold_text`` does: ``str.translate`` with the same table walks a non-ASCII
-    text one dict lookup per character (180 µs for a 1.2 KB post here, measured; this: 3 µs)."""
-    for old, new in _QUOTES:
+def replace_each(text: str, pairs) -> str:
+    """``text`` with each (old, new) of ``pairs`` replaced, one ``str.replace`` per pair present.
+    For a few single characters in a long text this beats ``str.translate``, which walks a
+    non-ASCII text one dict lookup per character: folding ``_QUOTES`` in a 1.2 KB post took
+    180 µs that way and takes 3 µs this way (measured). The targets must never be sources."""
+    for old, new in pairs:
         if old in text:
             text = text.replace(old, new)
     return text
@@ -273,7 +274,7 @@ def fingerprint_text(text: str) -> str:
     parameters of the links it contains (``?utm_source=tw``, ``&fbclid=…``) do not count.
     Cached: a new post's title and body are fingerprinted for its content hash and again
     for the per-field hashes that say what a later edit changed."""
-    text = _plain_quotes(unicodedata.normalize("NFKC", text))
+    text = replace_each(unicodedata.normalize("NFKC", text), _QUOTES)
     if "://" in text or "www." in text.lower():
         text = _URL.sub(_url_in_text, text)
     return " ".join(text.split())

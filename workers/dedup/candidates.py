@@ -254,8 +254,9 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     near = dt <= FOLLOWUP_WINDOW_MS
     if not near.any():
         return out
+    places = np.flatnonzero(near)
     slot = np.full(len(pool.refs), -1, dtype=np.int64)  # pool position -> place in idx, if near
-    slot[idx[near]] = np.flatnonzero(near)
+    slot[idx[places]] = places
     mine, first = new.phrase_index
     found = [_rows_holding(packed, mine) for packed in (pool.rows, pool.recent_rows) if len(packed)] if len(mine) else []
     if found:
@@ -277,7 +278,7 @@ def _evidence(pool: Pool, new: Features, idx: np.ndarray, dt: np.ndarray, rare: 
     if shared:
         # in Python: a name's carriers are a handful, and numpy's scalar indexing cost more
         # than all the rest of this function (measured on 5-post documents)
-        near_at = dict(zip(idx[near].tolist(), np.flatnonzero(near).tolist()))
+        near_at = dict(zip(idx[places].tolist(), places.tolist()))  # slot, as a dict of Python ints
         story_of = pool._story_of
         for key in shared:
             carriers = [k for k in pool.names[key] if k in near_at]

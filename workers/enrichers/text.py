@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from workers.normalize import replace_each
+
 _APOSTROPHES = (("’", "'"), ("‘", "'"), ("`", "'"), ("´", "'"), ("\u00a0", " "))
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -26,11 +28,7 @@ def fold_text(value: str) -> str:
 
     :func:`fold` caches short keys; call this directly for whole texts, which never repeat.
     """
-    # str.replace per character, not str.translate: translate walks a non-ASCII text one dict lookup
-    # per character (~0.1 ms per KB); the targets are never sources, so the order does not matter
-    for old, new in _APOSTROPHES:
-        if old in value:
-            value = value.replace(old, new)
+    value = replace_each(value, _APOSTROPHES)  # not str.translate: see replace_each
     if not value.isascii():
         value = _COMBINING.sub("", unicodedata.normalize("NFKD", value))
     return " ".join(value.casefold().replace(".", "").split())

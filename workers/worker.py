@@ -58,7 +58,7 @@ log = structlog.get_logger("liveblog.worker")
 # RQ blocks on the queue for ``worker_ttl - 15`` seconds between heartbeats (RQ's dequeue_timeout).
 _RQ_DEQUEUE_MARGIN_S = 15
 _HEARTBEAT_COALESCE_S = 1.0  # see _Liveblog.heartbeat
-_PUBSUB_WAIT_S = 1.0  # see _Liveblog.subscribe
+_PUBSUB_WAIT_S = 1.0  # see QuickUnsubscribe
 
 
 def heartbeat_interval_s(settings: Settings) -> int:
@@ -151,7 +151,29 @@ class LiveblogJob(Job):
         return obj
 
 
-class _Liveblog:
+class QuickUnsubscribe:
+    """RQ's command channel (``rq`` kill-horse, stop-job and shutdown commands), with its
+    listening thread waking every ``_PUBSUB_WAIT_S`` instead of RQ's 60 s.
+
+    The thread waits that long per loop; redis-py 8's ``stop()`` joins it, and a thread that
+    read RQ's unsubscribe reply before the stop flag was cleared (a loaded machine) waits the
+    whole time for a subscription that never comes: every stopping worker, a burst pool's
+    included, was held up to a minute. A command still arrives at once (the wait is on the
+    socket); an idle thread costs one wake-up a second. Mixed into liveblog's workers and into
+    the bench's naive baseline worker (``liveblog.benchkit.naive``), whose burst runs it held
+    up to a minute each after their last job.
+    """
+
+    def subscribe(self) -> None:
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)  # type: ignore[attr-defined]
+        self.pubsub = self.connection.pubsub()  # type: ignore[attr-defined]
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})  # type: ignore[attr-defined]
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=_PUBSUB_WAIT_S, daemon=True, exception_handler=self._pubsub_exception_handler,  # type: ignore[attr-defined]
+        )
+
+
+class _Liveblog(QuickUnsubscribe):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("job_class", LiveblogJob)
         # RQ's default worker_ttl (420 s) makes an idle worker block 405 s between heartbeats,
@@ -182,21 +204,6 @@ class _Liveblog:
                     self.scheduler.register_death()
             else:
                 self.scheduler.start()
-
-    def subscribe(self) -> None:
-        """RQ's command channel (``rq`` kill-horse, stop-job and shutdown commands), with its
-        listening thread waking every ``_PUBSUB_WAIT_S`` instead of RQ's 60 s. The thread
-        waits that long per loop; redis-py 8's ``stop()`` joins it, and a thread that read
-        RQ's unsubscribe reply before the stop flag was cleared (a loaded machine) waits the
-        whole time for a subscription that never comes: every stopping worker, a burst pool's
-        included, was held up to a minute. A command still arrives at once (the wait is on
-        the socket); an idle thread costs one wake-up a second."""
-        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)  # type: ignore[attr-defined]
-        self.pubsub = self.connection.pubsub()  # type: ignore[attr-defined]
-        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})  # type: ignore[attr-defined]
-        self.pubsub_thread = self.pubsub.run_in_thread(
-            sleep_time=_PUBSUB_WAIT_S, daemon=True, exception_handler=self._pubsub_exception_handler,  # type: ignore[attr-defined]
-        )
 
     def request_stop(self, signum, frame):
         """RQ's warm shutdown, remembered. An idle RQ worker stops by raising StopRequested

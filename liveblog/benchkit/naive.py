@@ -14,7 +14,10 @@ What a first design would do, made as fair as it can be:
   of rebuilding them (a cold horse would pay ~1 s per job). Jobs are enqueued with
   ``Queue.enqueue_many`` in one pipeline (the cheapest RQ enqueue). Nothing else is tuned:
   RQ's default ``Worker`` forks one horse per job, keeps its default logging, heartbeats and
-  registries — which is what "one RQ job per post, default worker" costs.
+  registries — which is what "one RQ job per post, default worker" costs. Its one change,
+  ``QuickUnsubscribe`` (``workers.worker``), is in its teardown after the last job, outside
+  every measured window: RQ's command-channel thread held half the burst runs up to a minute
+  on exit (a ``--quick`` bench took 44 s, or 108 s and 162 s with one and two such stalls).
 * **What it does not do** (and liveblog-stream does): no pre-check (a duplicate post is
   parsed and enriched before its dedup key says it was seen), no batching of Redis round
   trips, no atomic commit of dedup state + event (a crash between SET and XADD loses the
@@ -31,12 +34,20 @@ import os
 import sys
 from datetime import datetime
 
+from rq import Worker
+
+from workers.worker import QuickUnsubscribe
+
 QUEUE = "naive-ingest"
 JOB = "liveblog.benchkit.naive.process_post"
 EVENTS = "liveblog:events"  # the same stream the harness watches for liveblog-stream
 DEDUP_TTL_S = 7 * 24 * 3600
 
 _enricher = None
+
+
+class NaiveWorker(QuickUnsubscribe, Worker):
+    """RQ's default forking ``Worker``; leaves its command channel within a second on exit."""
 
 
 def _get_enricher():
@@ -114,13 +125,13 @@ def enqueue(conn, posts: list[tuple[str, str]], fetched_at: datetime) -> list[st
 
 def work(burst: bool) -> None:
     import redis
-    from rq import Queue, Worker
+    from rq import Queue
     from rq.serializers import JSONSerializer
 
     warm_up()
     conn = redis.Redis.from_url(os.environ["REDIS_URL"])
-    worker = Worker([Queue(QUEUE, connection=conn, serializer=JSONSerializer)], connection=conn,
-                    serializer=JSONSerializer)
+    worker = NaiveWorker([Queue(QUEUE, connection=conn, serializer=JSONSerializer)], connection=conn,
+                         serializer=JSONSerializer)
     worker.work(burst=burst)
 
 

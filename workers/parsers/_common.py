@@ -34,10 +34,11 @@ from workers.normalize import clean_text, is_credit, is_link_intro, replace_lone
 # UTF-8 read as Latin-1 or Windows-1252 always leaves a lead byte (Â..ô) followed by a
 # continuation byte shown as Latin-1 or a cp1252 symbol, or a C1 control. Text without one
 # cannot hold that kind of mojibake, so ftfy (about 3 ms per KB) runs only when it may help.
-_MOJIBAKE_HINT = re.compile(
-    "[\u0080-\u009f]|[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
-    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
-)
+_C1_CONTROLS = "\u0080-\u009f"
+_LEADS = "\u00c2-\u00f4"
+_CONTINUATIONS = ("\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+                  "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122")
+_MOJIBAKE_HINT = re.compile(f"[{_C1_CONTROLS}]|[{_LEADS}][{_CONTINUATIONS}]")
 _FIXER = ftfy.TextFixerConfig(
     uncurl_quotes=False,
     fix_character_width=False,
@@ -46,9 +47,34 @@ _FIXER = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
-# Every match of _MOJIBAKE_HINT starts with one of these: search for them (a plain character
-# class, scanned ~4x faster than the alternation) and try the whole hint only there.
-_MOJIBAKE_START = re.compile("[\u0080-\u009f\u00c2-\u00f4]")
+
+
+def _class_chars(spec: str) -> list[str]:
+    """The characters of a regex character-class body made of characters and ``a-b`` ranges."""
+    out, i = [], 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            out.extend(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
+            i += 3
+        else:
+            out.append(spec[i])
+            i += 1
+    return out
+
+
+def _utf8_alternation(spec: str) -> bytes:
+    return b"(?:" + b"|".join(re.escape(c.encode("utf-8")) for c in _class_chars(spec)) + b")"
+
+
+# _MOJIBAKE_HINT over the text's UTF-8 bytes. UTF-8 is a prefix code, so the hint matches at a
+# character exactly when this matches at that character's first byte; every character a match
+# can start with (U+0080-U+00F4) begins with one of _HINT_FIRST_BYTES, bytes that only ever open
+# a character. bytes.find jumps between them at memchr speed, where a character-class scan of
+# the text took ~8 ns a character (0.33 ms for a 40-post page, a quarter of its parse).
+_MOJIBAKE_HINT_UTF8 = re.compile(_utf8_alternation(_C1_CONTROLS) + b"|" + _utf8_alternation(_LEADS)
+                                 + _utf8_alternation(_CONTINUATIONS))
+_HINT_FIRST_BYTES = tuple(sorted({c.encode("utf-8")[:1] for c in _class_chars(_C1_CONTROLS + _LEADS)}))
+
 EPOCH_MAX_S = 32_503_680_000  # year 3000: larger numbers are milliseconds or garbage
 MAX_HTML_DEPTH = 200
 
@@ -65,7 +91,16 @@ def repair_text(text: str) -> str:
 
 def may_hold_mojibake(text: str) -> bool:
     """``bool(_MOJIBAKE_HINT.search(text))``, trying the hint only where one can start."""
-    return any(_MOJIBAKE_HINT.match(text, m.start()) for m in _MOJIBAKE_START.finditer(text))
+    if text.isascii():
+        return False
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate (ED ..) never opens a match
+    for first in _HINT_FIRST_BYTES:
+        at = data.find(first)
+        while at >= 0:
+            if _MOJIBAKE_HINT_UTF8.match(data, at):
+                return True
+            at = data.find(first, at + 1)
+    return False
 
 
 def tidy(text: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -217,6 +218,26 @@ def test_cost_profile_reports_the_costs_per_post_and_an_events_digest_that_repla
     assert first["redis_commands_per_post"]["evalsha"] > 0 and "info" not in first["redis_commands_per_post"]
     assert 0 < first["redis_script_overhead_share"] < 1
     assert runs[1]["events_digest"] == first["events_digest"]  # the same inputs publish the same events
+
+
+@pytest.mark.redis
+def test_cost_profile_through_rq_publishes_what_the_pipeline_alone_publishes(redis_url: str) -> None:
+    # --via rq queues the documents and runs liveblog's worker over them in the script's process:
+    # the same events (digest read back from the stream), with RQ's dequeue among the commands
+    runs = {}
+    for via in ("pipeline", "rq"):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "cost_profile.py"), "repoll", "--posts", "800", "--json", "--flush",
+             "--via", via],
+            cwd=ROOT, env=cli_env(redis_url), capture_output=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        runs[via] = json.loads(proc.stdout)
+    alone, rq = runs["pipeline"], runs["rq"]
+    assert (rq["via"], rq["posts"], rq["documents"]) == ("rq", 800, 20)
+    assert rq["events_digest"] == alone["events_digest"] != hashlib.sha256().hexdigest()[:16]
+    assert rq["worker_cpu_ms_per_document"] > 0 and "stage_ms_per_post" not in rq
+    assert "lmove" in rq["redis_commands_per_post"] and "lmove" not in alone["redis_commands_per_post"]
 
 
 @pytest.mark.redis

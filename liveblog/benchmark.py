@@ -61,8 +61,8 @@ REQUIRED_KEYS = (
 
 @dataclass
 class Plan:
-    """Sizes of one run. ``--quick``: the whole run in 35-45 s on the 2-core machines of rounds
-    10, 11 and 13 (docs/performance.md; round 12's 3 min 23 s included the naive workers'
+    """Sizes of one run. ``--quick``: the whole run in 35-47 s on the 2-core machines of rounds
+    10, 11, 13 and 14 (docs/performance.md; round 12's 3 min 23 s included the naive workers'
     minute-long exits that ``QuickUnsubscribe`` removed)."""
 
     new_posts: int = 6000
@@ -968,7 +968,7 @@ def _new_per_poll(text: str) -> int:
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
-    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-44 s on round 13's 2-core machine (docs/performance.md)")
+    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-47 s on the 2-core machines of rounds 13 and 14 (docs/performance.md)")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
     parser.add_argument("--new-per-poll", type=_new_per_poll, default=None, metavar="K",
                         help="new posts per re-polled 40-post page (default 2, 95%% duplicates; 0: nothing new)")

@@ -160,13 +160,9 @@ def _through_rq(conn: redis.Redis, settings: Settings, docs: list[RawDocument], 
     """``docs`` on the ingest queue, and a step that runs one burst of liveblog's worker over them
     in this process (its log lines rendered as a worker's, to nowhere). ``finish`` hashes the
     events the burst published, from the stream, and returns the posts it processed."""
-    from rq.serializers import JSONSerializer
-
-    from liveblog import logs
-    from producers.enqueue import ingest_queue, submit
+    from liveblog import cli, logs
+    from producers.enqueue import submit
     from schemas.keys import Keys
-    from workers import runtime
-    from workers.worker import LiveblogWorker
 
     keys = Keys(settings.key_prefix)
     for raw in docs:
@@ -174,14 +170,11 @@ def _through_rq(conn: redis.Redis, settings: Settings, docs: list[RawDocument], 
     last = conn.xrevrange(keys.events, count=1)
     after = last[0][0] if last else b"0-0"
     seen_before = int(conn.hget(keys.stats, "posts_seen") or 0)
-    runtime.configure(settings)
     logs.configure("json", "INFO")  # as `liveblog worker` logs, rendered all the same
 
     def step(_done: int, _item: None) -> int:
-        worker = LiveblogWorker([ingest_queue(conn, settings)], connection=conn, serializer=JSONSerializer,
-                                maintenance_interval=settings.maintenance_interval_s)
         with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
-            worker.work(burst=True, logging_level="INFO")
+            cli._work(conn, settings, burst=True)  # what `liveblog worker --burst` runs
         return 0
 
     def finish(_n: int) -> int:

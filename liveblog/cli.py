@@ -165,10 +165,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     delta = {k: now[k] - before.get(k, 0) for k in now}
     print(
         "liveblog: documents {d} (accepted {a}, resubmitted {r}), posts parsed {p}, created {c}, updated {u}, "
-        "duplicates {dup}, stale {s}, dead-lettered {dl}, elapsed {e:.2f}s".format(
+        "duplicates {dup}, stale {s}, retracted {x}, dead-lettered {dl}, elapsed {e:.2f}s".format(
             d=documents, a=delta["documents_accepted"], r=delta["documents_resubmitted"], p=delta["posts_seen"],
             c=delta["posts_created"], u=delta["posts_updated"], dup=delta["posts_duplicate"],
-            s=delta["posts_stale"], dl=delta["documents_dead_lettered"], e=time.perf_counter() - started,
+            s=delta["posts_stale"], x=delta["posts_retracted"], dl=delta["documents_dead_lettered"],
+            e=time.perf_counter() - started,
         ),
         file=sys.stderr,
     )

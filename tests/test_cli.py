@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -35,6 +36,24 @@ def test_run_without_redis_uses_the_embedded_one_and_prints_cloudevents():
     assert "documents 1 (accepted 1, resubmitted 0), posts parsed 22, created 22, updated 0, duplicates 0" in err
     events = [Event.model_validate(e) for e in ndjson(result.stdout)]
     assert len(events) == 22 and {e.type for e in events} == {"liveblog.post.created"}
+
+
+def test_run_of_an_old_page_and_a_later_copy_missing_a_post_retracts_it(tmp_path):
+    # the sample's posts are from 2024 and its copy is read now: the blog's index is kept from
+    # the page's own newest post, so the later snapshot still retracts the post it lost
+    lines = (SAMPLES / "storm-live-2024-10-12.txt").read_text(encoding="utf-8").split("\n")
+    stamp = re.compile(r"\b\d{1,2}:\d{2} , ")
+    start = lines.index("Gust of 91mph recorded at Shap")
+    end = next(i for i in range(start + 3, len(lines)) if stamp.search(lines[i])) - 2  # the next post's title
+    copy = tmp_path / "storm-later.txt"
+    copy.write_text("\n".join(lines[:start] + lines[end:]), encoding="utf-8")
+    mtime = (SAMPLES / "storm-live-2024-10-12.txt").stat().st_mtime
+    os.utime(copy, (mtime + 600, mtime + 600))
+    result = run_cli("run", STORM, str(copy), "--tz", "Europe/London", "--blog-id", "storm")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "created 22, updated 0, duplicates 21, stale 0, retracted 1," in result.stderr.decode()
+    retracted = [e for e in ndjson(result.stdout) if e["type"] == "liveblog.post.retracted"]
+    assert [e["data"]["post"]["title"] for e in retracted] == ["Gust of 91mph recorded at Shap"]
 
 
 def test_run_is_deterministic_across_invocations():

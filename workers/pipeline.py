@@ -200,7 +200,7 @@ class DocumentProcessor:
                 bucket_sizes=verified_sizes(members, lengths),
                 topic_buckets=topic_buckets((b for p in planned for b in p.buckets), members),
                 retractions=tuple(retracted),
-                prune_before_ms=fetched_ms - self.settings.dedup_window_s * 1000,
+                prune_before_ms=prune_before(doc, fetched_ms, self.settings.dedup_window_s),
             )
             with outcome.timed("commit"):
                 status, detail = self.committer.commit(
@@ -413,6 +413,18 @@ def _tally(decisions: list[str]) -> dict[str, int]:
 def post_features(post: ParsedPost, enrichment: Enrichment | None = None) -> Features:
     """What near-duplicate and story rules compare, computed once per post per job."""
     return dedup_features(post.title, post.body, _ms(post.published_at), post.blog_id, enrichment)
+
+
+def prune_before(doc: ParsedDocument, fetched_ms: int, window_s: int) -> int:
+    """Where the blog's post index is cut: one dedup window before the newest post of the
+    document, or before the fetch if that is earlier (a post dated in the future moves nothing).
+
+    Measured from the blog's own timeline, not the clock: a page replayed or backfilled
+    long after it was written (``liveblog run`` on an archive, ``backfill``) keeps its posts
+    indexed, so the next snapshot of it can still retract what it lost. From the fetch time,
+    the whole page was pruned at its first commit and no retraction ever happened."""
+    newest = max((_ms(p.published_at) for p in doc.posts), default=fetched_ms)
+    return min(newest, fetched_ms) - window_s * 1000
 
 
 def _ms(moment: datetime) -> int:

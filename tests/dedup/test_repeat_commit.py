@@ -173,3 +173,26 @@ def test_features_a_worker_holds_for_its_own_commits_are_what_a_fresh_read_gives
         assert (held.sig == stored.sig).all() and held.sig.dtype == stored.sig.dtype
         assert (held.anchors, held.names, held.published_ms, held.sentences, held.blog) == (
             stored.anchors, stored.names, stored.published_ms, (), "")
+
+
+def test_a_page_replayed_long_after_it_was_written_still_retracts_what_it_lost(processor, conn, settings):
+    # fetched a month after its posts (an archive run, a backfill): the index is kept from the
+    # page's own newest post, not from the clock, so the later snapshot still retracts
+    late = (settings.dedup_window_s + 30 * 86400) / 60
+    posts = [filler(1, 0), post("gone", 2, "Care home residents moved", OTHER_FLOOD), filler(3, 1)]
+    processor.process(page(posts, minutes_after=late))
+    outcome = processor.process(page([posts[0], posts[2]], minutes_after=late + 30))
+    assert outcome.retracted == 1
+    assert [e["data"]["post"]["title"] for e in stream_events(conn) if e["type"] == "liveblog.post.retracted"] \
+        == ["Care home residents moved"]
+    index = processor.committer.keys.post_index("valley")
+    assert conn.zcard(index) == 3  # all three posts indexed, none pruned by the fetch time
+
+
+def test_the_index_is_still_cut_one_window_before_the_newest_post(processor, conn, settings):
+    window_h = settings.dedup_window_s / 3600
+    old = post("old", 0, "Care home residents moved", OTHER_FLOOD)
+    processor.process(page([old, filler(1, 0)], minutes_after=5))
+    processor.process(page([filler(window_h + 2, 1), filler(window_h + 3, 2)], minutes_after=5))
+    index = processor.committer.keys.post_index("valley")
+    assert conn.zcard(index) == 2  # the two posts older than a window before the newest are gone

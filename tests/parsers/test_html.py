@@ -117,3 +117,29 @@ def test_invalid_jsonld_block_is_a_warning_not_a_failure():
     doc = html.parse(html_doc(markup), markup)
     assert [p.title for p in doc.posts] == ["Kick-off"]
     assert doc.warnings == ["ignored a JSON-LD block that is not valid JSON"]
+
+
+def _blocks(*metas: str) -> str:
+    posts = "".join(f'<article class="post"><h2>Update {i}</h2><p class="meta">{meta}</p>'
+                    f"<p>Body of update {i} with enough words to be a post.</p></article>"
+                    for i, meta in enumerate(metas))
+    return f"<html><body><h1>Live</h1>{posts}</body></html>"
+
+
+def test_a_bare_time_takes_its_date_from_dated_neighbours_not_from_the_fetch():
+    # newest first; the page is read a year and a half after it was written (an archive, a replay)
+    markup = _blocks("<time>21:05</time>", '<time datetime="2025-06-21T19:40">19:40</time>',
+                     '<time datetime="2025-06-21T18:40:00+02:00">18:40</time>')
+    raw = RawDocument.from_bytes(markup.encode(), blog_id="t", source="https://example.test/live",
+                                 fetched_at=FETCHED.replace(year=2026, month=12),
+                                 options=ParseOptions(format="html", tz="Europe/Berlin"))
+    assert [p.published_at for p in parse(raw).posts] == [
+        datetime(2025, 6, 21, 19, 5, tzinfo=timezone.utc), datetime(2025, 6, 21, 17, 40, tzinfo=timezone.utc),
+        datetime(2025, 6, 21, 16, 40, tzinfo=timezone.utc)]
+
+
+def test_a_bare_time_after_a_dated_late_evening_post_rolls_over_midnight():
+    markup = _blocks("<time>00:10</time>", '<time datetime="2025-06-21T23:50:00+02:00">23:50</time>',
+                     '<time datetime="2025-06-21T23:20:00+02:00">23:20</time>')
+    raw = html_doc(markup, tz="Europe/Berlin")
+    assert parse(raw).posts[0].published_at == datetime(2025, 6, 21, 22, 10, tzinfo=timezone.utc)

@@ -256,13 +256,25 @@ def _published_times(blocks: list[Block], raw: RawDocument) -> list[datetime | N
     pending = [(k, s) for k, b in enumerate(blocks)
                if times[k] is None and (s := stamps.parse_stamp_line(tidy(b.times[0].text(deep=True))))]
     if pending:
+        # resolved among the blocks whose datetime attribute dates them, as the text parser's
+        # bare times are among full-dated stamps: a "21:05" between posts of 21 June 2025 is on
+        # that day (rolling over midnight), not on the day the page happened to be fetched
+        tz = stamps.zone(raw.options.tz)
+        stamped = sorted(pending + [(k, _as_stamp(t, tz)) for k, t in enumerate(times) if t is not None])
         resolved = stamps.resolve(
-            [s for _, s in pending], tz=stamps.zone(raw.options.tz), reference_date=raw.options.date,
-            newest_first=_newest_first([s for _, s in pending]), fallback_now=raw.fetched_at,
+            [s for _, s in stamped], tz=tz, reference_date=raw.options.date,
+            newest_first=_newest_first([s for _, s in stamped]), fallback_now=raw.fetched_at,
         )
-        for (k, _), when in zip(pending, resolved):
-            times[k] = when
+        for (k, _), when in zip(stamped, resolved):
+            if times[k] is None:
+                times[k] = when
     return times
+
+
+def _as_stamp(moment: datetime, tz) -> stamps.Stamp:
+    """A dated moment as the stamp a reader of the page would see, in the blog's zone."""
+    local = moment.astimezone(tz)
+    return stamps.Stamp(hour=local.hour, minute=local.minute, day=local.date())
 
 
 def _newest_first(found: list[stamps.Stamp]) -> bool:

@@ -82,6 +82,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status", action="store_true", help="print the schedule and each URL's state, then exit")
     p.add_argument("--forget", action="store_true", help="remove the given URLs from the schedule, then exit")
     _document_options(p, "blog id (default: from the URL's last path segment)")
+    # None: not given. A URL scheduled before keeps its stored value of each option not given
+    p.set_defaults(every=None, format=None, tz=None, host_interval=None)
 
     p = sub.add_parser("watch", help="submit new and changed files of a directory")
     p.add_argument("directory", metavar="DIR")
@@ -142,10 +144,25 @@ def _emit(outcome: polling.PollOutcome) -> None:
     sys.stdout.flush()
 
 
+def _given_poll_options(args: argparse.Namespace) -> dict:
+    """The poll options the command line named (PollConfig fields and the document options)."""
+    given: dict = {}
+    if args.every is not None:
+        given["every_s"] = polling.parse_duration(args.every)
+        if given["every_s"] < MIN_EVERY_S:
+            raise UsageError(f"--every: expected at least {MIN_EVERY_S:g}s between polls, found {args.every!r}")
+    if args.host_interval is not None:
+        given["host_interval_s"] = polling.parse_duration(args.host_interval)
+    if args.allow_private:
+        given["allow_private"] = True
+    if args.blog_id is not None:
+        given["blog_id"] = args.blog_id
+    given.update({k: getattr(args, k) for k in ("format", "tz", "date") if getattr(args, k) is not None})
+    return given
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
-    every_s = polling.parse_duration(args.every)
-    if every_s < MIN_EVERY_S and not args.once:
-        raise UsageError(f"--every: expected at least {MIN_EVERY_S:g}s between polls, found {args.every!r}")
+    given = _given_poll_options(args)
     _check_urls(args.urls)
     settings = Settings.from_env()
     conn = connecting.connect(settings)
@@ -160,21 +177,18 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(f"liveblog: {'forgot' if polling.forget(conn, settings, url) else 'was not scheduled:'} {url}",
                   file=sys.stderr)
         return 0
-    config = polling.PollConfig(
-        every_s=every_s, blog_id=args.blog_id, options=_options(args), allow_private=args.allow_private,
-        host_interval_s=polling.parse_duration(args.host_interval),
-    )
+    config = polling.with_overrides(polling.PollConfig(), given)  # a URL not scheduled before
     if args.once:
         if not args.urls:
             raise UsageError("--once: expected at least one URL")
-        outcomes = polling.run_once(conn, args.urls, settings, config)
+        outcomes = polling.run_once(conn, args.urls, settings, config, given=given)
         for outcome in outcomes:
             _emit(outcome)
         return 1 if any(o.status == "failed" for o in outcomes) else 0
     if not args.urls and not conn.zcard(polling.PollKeys(settings.key_prefix).due):
         raise UsageError("nothing to poll: give at least one URL (none is scheduled yet)")
-    polling.run_poller(conn, args.urls, every_s if args.urls else None, _stop_event(), settings=settings,
-                       config=config, on_outcome=_emit)
+    polling.run_poller(conn, args.urls, None, _stop_event(), settings=settings, config=config, on_outcome=_emit,
+                       given=given)
     return 0
 
 

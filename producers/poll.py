@@ -22,6 +22,7 @@ polls_unchanged, polls_not_modified, polls_failed, polls_deferred.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -179,8 +180,30 @@ def forget(conn: Redis, settings: Settings, url: str) -> bool:
 
 
 def load_config(conn: Redis, settings: Settings, url: str) -> PollConfig:
-    stored = conn.hget(PollKeys(settings.key_prefix).state(url), "config")
-    return PollConfig.from_json(stored) if stored else PollConfig()
+    return stored_config(conn, settings, url) or PollConfig()
+
+
+def stored_config(conn: Redis, settings: Settings, url: str) -> PollConfig | None:
+    """The config ``url`` was scheduled with, or None when it is not on the schedule."""
+    keys = PollKeys(settings.key_prefix)
+    if conn.zscore(keys.due, url) is None:
+        return None
+    stored = conn.hget(keys.state(url), "config")
+    return PollConfig.from_json(stored) if stored else None
+
+
+_DOCUMENT_FIELDS = ("format", "tz", "date")
+
+
+def with_overrides(base: PollConfig, given: dict) -> PollConfig:
+    """``base`` with the options a command line gave explicitly; the others keep their value.
+
+    A page's time zone, format and blog id belong to the page: a command that names a
+    scheduled URL without ``--tz`` must not re-parse it in UTC (every post of a text page
+    would come back an hour off, as new posts)."""
+    options = base.options.model_copy(update={k: given[k] for k in _DOCUMENT_FIELDS if k in given})
+    rest = {k: v for k, v in given.items() if k not in _DOCUMENT_FIELDS}
+    return replace(base, options=options, **rest)
 
 
 def take_due(
@@ -202,23 +225,28 @@ def poll_once(
     at_ms: int | None = None,
     fetcher: Fetcher = fetch,
     rng: random.Random | None = None,
+    scheduled: bool = True,
 ) -> PollOutcome:
-    """One conditional GET of ``url``; submits a document only when the page changed."""
+    """One conditional GET of ``url``; submits a document only when the page changed.
+
+    ``scheduled=False`` (``--once`` on a URL no poller schedules) keeps the URL's validators
+    for the next such check, for the dedup window, but does not put it on the schedule."""
     at_ms = now_ms() if at_ms is None else at_ms
     config = config or load_config(conn, settings, url)
     rng = rng or random.Random()
     keys = PollKeys(settings.key_prefix)
     state = {k.decode(): v.decode() for k, v in conn.hgetall(keys.state(url)).items()}
     wait_ms = _host_wait_ms(conn, keys, url, at_ms, config.host_interval_s)
+    record = functools.partial(_record, scheduled=scheduled)
     if wait_ms:
-        return _record(conn, settings, url, PollOutcome(url, "deferred", at_ms + wait_ms), {}, "polls_deferred")
+        return record(conn, settings, url, PollOutcome(url, "deferred", at_ms + wait_ms), {}, "polls_deferred")
     try:
         result = fetcher(
             url, etag=state.get("etag") or None, last_modified=state.get("last_modified") or None,
             allow_private=config.allow_private, limits=config.limits,
         )
     except FetchError as exc:
-        return _failed(conn, settings, url, config, state, exc, at_ms, rng)
+        return _failed(conn, settings, url, config, state, exc, at_ms, rng, scheduled=scheduled)
     due = at_ms + _jittered_ms(config.every_s, INTERVAL_JITTER, rng)
     fields = {
         "failures": 0, "last_status": result.status, "last_error": "", "last_polled_ms": at_ms,
@@ -226,15 +254,15 @@ def poll_once(
         "last_modified": result.last_modified or state.get("last_modified", ""),
     }
     if result.not_modified:
-        return _record(conn, settings, url, PollOutcome(url, "not-modified", due, 304), fields, "polls_not_modified")
+        return record(conn, settings, url, PollOutcome(url, "not-modified", due, 304), fields, "polls_not_modified")
     digest = hashlib.sha256(result.body).hexdigest()
     if digest == state.get("body_sha256"):  # a server that ignores conditional requests
-        return _record(conn, settings, url, PollOutcome(url, "unchanged", due, result.status), fields, "polls_unchanged")
+        return record(conn, settings, url, PollOutcome(url, "unchanged", due, result.status), fields, "polls_unchanged")
     raw = _document(url, result, config, at_ms)
     accepted = submit(conn, raw, settings)
     fields["body_sha256"] = digest
     outcome = PollOutcome(url, "ok", due, result.status, document_id=raw.document_id, accepted=accepted)
-    return _record(conn, settings, url, outcome, fields, "polls_ok")
+    return record(conn, settings, url, outcome, fields, "polls_ok")
 
 
 def _document(url: str, result: FetchResult, config: PollConfig, at_ms: int) -> RawDocument:
@@ -258,22 +286,26 @@ def backoff_s(failures: int, config: PollConfig, rng: random.Random) -> float:
 
 def _failed(
     conn: Redis, settings: Settings, url: str, config: PollConfig, state: dict, exc: FetchError, at_ms: int,
-    rng: random.Random,
+    rng: random.Random, *, scheduled: bool = True,
 ) -> PollOutcome:
     failures = int(state.get("failures") or 0) + 1
     due = at_ms + int(backoff_s(failures, config, rng) * 1000)
     fields = {"failures": failures, "last_status": exc.status or "", "last_error": str(exc)[:500], "last_polled_ms": at_ms}
     log.warning("poll_failed", url=url, failures=failures, error=str(exc), retry_in_s=round((due - at_ms) / 1000, 1))
     outcome = PollOutcome(url, "failed", due, exc.status, error=str(exc))
-    return _record(conn, settings, url, outcome, fields, "polls_failed")
+    return _record(conn, settings, url, outcome, fields, "polls_failed", scheduled=scheduled)
 
 
-def _record(conn: Redis, settings: Settings, url: str, outcome: PollOutcome, fields: dict, counter: str) -> PollOutcome:
+def _record(conn: Redis, settings: Settings, url: str, outcome: PollOutcome, fields: dict, counter: str, *,
+            scheduled: bool = True) -> PollOutcome:
     """State, next due time and counter in one transaction, so `stats` and the schedule agree."""
     keys = PollKeys(settings.key_prefix)
     with conn.pipeline(transaction=True) as pipe:
         pipe.hset(keys.state(url), mapping={**fields, "url": url, "next_due_ms": outcome.next_due_ms})
-        pipe.zadd(keys.due, {url: outcome.next_due_ms})
+        if scheduled:
+            pipe.zadd(keys.due, {url: outcome.next_due_ms})
+        else:
+            pipe.expire(keys.state(url), settings.dedup_window_s)
         pipe.hincrby(Keys(settings.key_prefix).stats, counter, 1)
         pipe.execute()
     log.debug("poll_done", url=url, status=outcome.status, http_status=outcome.http_status,
@@ -303,24 +335,29 @@ def run_poller(
     config: PollConfig | None = None,
     idle_s: float = 1.0,
     on_outcome: Callable[[PollOutcome], None] | None = None,
+    given: dict | None = None,
 ) -> None:
     """The scheduler loop of ``liveblog poll``: its own process, reading due URLs from Redis.
 
     With ``urls`` it registers them (keeping any existing schedule) and polls only
     them; with none it resumes every URL registered before, each with its stored config.
+    ``given``: the options the command line named; a URL scheduled before keeps its stored
+    config for the others (see with_overrides). Without it, ``config`` replaces the stored one.
     """
     base = config or PollConfig()
     if every_s is not None:
         base = replace(base, every_s=every_s)
+    configs = {}
     for url in urls:
-        register(conn, settings, url, base)
+        configs[url] = with_overrides(stored_config(conn, settings, url) or base, given) if given is not None else base
+        register(conn, settings, url, configs[url])
     while not stop_event.is_set():
         due = take_due(conn, settings, now_ms(), urls=urls)
         for position, url in enumerate(due):
             if stop_event.is_set():
                 _release(conn, settings, due[position:])
                 return
-            outcome = poll_once(conn, url, settings, base if urls else None)
+            outcome = poll_once(conn, url, settings, configs.get(url))
             if on_outcome:
                 on_outcome(outcome)
         if not due:
@@ -328,16 +365,22 @@ def run_poller(
 
 
 def run_once(
-    conn: Redis, urls: list[str], settings: Settings, config: PollConfig, *, sleep: Callable[[float], None] = time.sleep
+    conn: Redis, urls: list[str], settings: Settings, config: PollConfig, *, sleep: Callable[[float], None] = time.sleep,
+    given: dict | None = None,
 ) -> list[PollOutcome]:
-    """``--once``: poll each URL now, waiting out per-host politeness rather than skipping."""
+    """``--once``: poll each URL now, waiting out per-host politeness rather than skipping.
+
+    A one-off check changes no schedule: a URL a poller schedules is fetched with its stored
+    config (with the options ``given`` on top, for this poll only) and keeps it; any other URL
+    is polled with ``config`` and not added to the schedule."""
     outcomes = []
     for url in urls:
-        register(conn, settings, url, config)
-        outcome = poll_once(conn, url, settings, config)
+        stored = stored_config(conn, settings, url)
+        this = config if stored is None else with_overrides(stored, given or {})
+        outcome = poll_once(conn, url, settings, this, scheduled=stored is not None)
         while outcome.status == "deferred":
             sleep(max(outcome.next_due_ms - now_ms(), 0) / 1000)
-            outcome = poll_once(conn, url, settings, config)
+            outcome = poll_once(conn, url, settings, this, scheduled=stored is not None)
         outcomes.append(outcome)
     return outcomes
 

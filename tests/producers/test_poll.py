@@ -290,13 +290,52 @@ def _cli(argv: list[str]):
         return producer_cli.COMMANDS[args.command](args)
 
 
-def test_cli_poll_once_then_status(redis_url: str, page: LivePage, monkeypatch, capsys) -> None:
+def test_cli_poll_once_is_a_check_that_schedules_nothing_and_keeps_its_validators(
+        redis_url: str, page: LivePage, monkeypatch, capsys) -> None:
     monkeypatch.setenv("REDIS_URL", redis_url)
     page.body = HEAD + POST_A
-    assert _cli(["poll", page.url, "--once", "--allow-private", "--format", "text", "--blog-id", "storm"]) == 0
+    argv = ["poll", page.url, "--once", "--allow-private", "--format", "text", "--blog-id", "storm",
+            "--host-interval", "100ms"]
+    assert _cli(argv) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "ok"
     assert _cli(["poll", "--status"]) == 0
-    assert json.loads(capsys.readouterr().out)["url"] == page.url
+    assert capsys.readouterr().out == ""  # not put on the schedule: `liveblog poll` will not resume it
+    assert _cli(argv) == 0  # a cron check a minute later: the ETag was kept
+    assert json.loads(capsys.readouterr().out)["status"] == "not-modified"
+    state = poll.PollKeys(Settings.from_env().key_prefix).state(page.url)
+    assert 0 < redis.Redis.from_url(redis_url).ttl(state) <= Settings.from_env().dedup_window_s
+
+
+def test_cli_poll_once_of_a_scheduled_url_uses_and_keeps_its_stored_options(
+        redis_url: str, page: LivePage, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    settings = Settings.from_env()
+    conn = redis.Redis.from_url(redis_url)
+    scheduled = config(options=ParseOptions(format="text", tz="Europe/London", date=date(2024, 10, 12)))
+    poll.register(conn, settings, page.url, scheduled)
+    page.body = HEAD + POST_A
+    assert _cli(["poll", page.url, "--once", "--every", "10s"]) == 0  # no --tz, no --allow-private
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["status"] == "ok"  # loopback allowed, as the schedule says
+    [job] = ingest_queue(conn, settings).get_jobs()
+    assert poll.load_config(conn, settings, page.url).to_json() == scheduled.to_json()  # nothing stored changed
+    assert _document_options_of(job) == {"format": "text", "tz": "Europe/London", "date": "2024-10-12"}
+
+
+def _document_options_of(job: rq.job.Job) -> dict:
+    options = job.args[0]["options"]
+    return {k: options[k] for k in ("format", "tz", "date")}
+
+
+def test_poller_naming_a_scheduled_url_keeps_the_options_it_does_not_give(conn, settings, page) -> None:
+    scheduled = config(options=ParseOptions(format="text", tz="Europe/London"))
+    poll.register(conn, settings, page.url, scheduled)
+    page.body = HEAD + POST_A
+    stop = threading.Event()
+    poll.run_poller(conn, [page.url], None, stop, settings=settings, config=poll.PollConfig(), idle_s=0.05,
+                    on_outcome=lambda _o: stop.set(), given={"every_s": 60.0})
+    stored = poll.load_config(conn, settings, page.url)
+    assert stored.options.tz == "Europe/London" and stored.allow_private and stored.every_s == 60.0
 
 
 def test_cli_poll_once_without_the_allowance_fails_on_loopback(redis_url: str, page: LivePage, monkeypatch,

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from liveblog import connect as connecting
 from liveblog.dispatch import TargetRejected, check_target
+from producers.fetch import FetchFailed
 from producers.files import read_sources
 from schemas.documents import ParseOptions
 from schemas.errors import UsageError
@@ -100,6 +101,11 @@ def _add(args: argparse.Namespace, conn, keys: Keys) -> int:
             check_target(args.webhook, allow_private=args.allow_private)
         except TargetRejected as exc:
             raise UsageError(str(exc)) from exc
+        except FetchFailed as exc:
+            # a name this machine cannot resolve (split DNS, a receiver not up yet) may resolve
+            # where the dispatcher runs, and every delivery checks the target again
+            print(f"liveblog: warning: {exc}; added anyway, each delivery checks the target again",
+                  file=sys.stderr)
         if not secret:
             secret, generated = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(), True
     try:

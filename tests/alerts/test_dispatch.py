@@ -122,6 +122,16 @@ def test_the_cli_masks_secrets_and_refuses_loopback_webhooks(redis_url):
     assert run_cli("subscribe", "remove", "desk", redis_url=redis_url).returncode == 2
 
 
+def test_a_webhook_host_this_machine_cannot_resolve_is_added_with_a_warning(redis_url):
+    # .invalid never resolves (RFC 2606); the dispatcher, maybe elsewhere, checks every delivery
+    added = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--webhook", "https://hooks.invalid/liveblog",
+                    redis_url=redis_url)
+    assert added.returncode == 0, added.stderr.decode()
+    assert b"cannot resolve host 'hooks.invalid'" in added.stderr and b"added anyway" in added.stderr
+    listed = run_cli("subscribe", "list", "--json", redis_url=redis_url)
+    assert json.loads(listed.stdout)["webhook_url"] == "https://hooks.invalid/liveblog"
+
+
 def test_apprise_delivery_retries_then_reaches_the_service_and_hides_its_url(conn, fast):
     """Through Apprise's json:// service to a loopback endpoint: the first try fails (500),
     the retry delivers the alert's title and body; the URL (it carries tokens) is masked."""

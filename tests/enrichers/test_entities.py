@@ -68,3 +68,58 @@ def test_offsets_index_title_and_body_joined_by_blank_line():
     text = document_text(title, body)
     for e in enrich(title, body).entities:
         assert text[e.start:e.end] == e.text
+
+
+def test_an_uncurated_full_name_is_known_by_the_surname_the_page_puts_after_an_honorific():
+    texts = ["Alasdair Macintosh, who chairs the forum, asked people to leave early.",
+             "“Please go, and go early,” Mr McIntosh said."]
+    context = DocumentContext.from_texts(texts)
+    found = ids(texts[0], context)
+    assert ("Alasdair Macintosh", "person:alasdair-macintosh") in found  # "Alasdair" is no curated given name
+
+
+def test_spelling_variants_of_one_uncurated_name_on_a_page_share_the_most_used_spelling():
+    texts = ["Alasdair Macintosh, who chairs the forum, spoke first.",
+             "Alasdair McIntosh, who chairs the forum, repeated it. Mr McIntosh said so.",
+             "Alasdair Mackintosh, who chairs the forum, spoke again. Mr Mackintosh said so. So did Mr Mackintosh."]
+    context = DocumentContext.from_texts(texts)
+    found = {i for text in texts for _, i in ids(text, context)}
+    assert found == {"person:alasdair-mackintosh"}  # 3 mentions beat 2 and 1
+
+
+def test_two_people_with_one_given_name_and_unlike_surnames_stay_two():
+    texts = ["Anna Berg, who runs the shelter, spoke. Anna Borg, her deputy, agreed.",
+             "Ms Berg and Ms Borg left together."]
+    context = DocumentContext.from_texts(texts)
+    assert {i for _, i in ids(texts[0], context)} == {"person:anna-berg", "person:anna-borg"}
+
+
+def _sample_ids(name: str, tz: str) -> dict[str, set[str]]:
+    """Surface → ids, over every post of a project sample enriched with its page context."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from schemas.documents import ParseOptions, RawDocument
+    from workers.parsers import parse
+
+    path = Path(__file__).resolve().parents[2] / "samples" / f"{name}.txt"
+    raw = RawDocument.from_bytes(path.read_bytes(), blog_id=name, source=path.name,
+                                 fetched_at=datetime(2030, 1, 1, tzinfo=timezone.utc), options=ParseOptions(tz=tz))
+    posts = parse(raw).posts
+    context = DocumentContext.from_texts([document_text(p.title, p.body) for p in posts])
+    out: dict[str, set[str]] = {}
+    for p in posts:
+        for e in enrich(p.title, p.body, context).entities:
+            out.setdefault(e.text, set()).add(e.id)
+    return out
+
+
+def test_the_storm_samples_three_spellings_of_one_man_are_one_entity():
+    found = _sample_ids("storm-live-2024-10-12", "Europe/London")
+    for spelling in ("Alasdair Mackintosh", "Alasdair McIntosh", "Alasdair Macintosh", "Mackintosh", "McIntosh"):
+        assert found[spelling] == {"person:alasdair-mackintosh"}, spelling
+
+
+def test_the_election_samples_misspelt_candidate_is_the_candidate():
+    found = _sample_ids("election-night-2024-11-05", "America/New_York")
+    assert found["Dale Kowalcyzk"] == found["Dale Kowalczyk"] == found["Kowalczyk"] == {"person:dale-kowalczyk"}

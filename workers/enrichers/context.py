@@ -13,35 +13,94 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 
-from workers.enrichers.entities import full_names, scan
+from rapidfuzz import fuzz
+
+from workers.enrichers.entities import full_names, join_titled, scan, titled_surnames
 from workers.enrichers.gazetteer import people
+from workers.enrichers.names import FUZZY_MIN_LENGTH, FUZZY_THRESHOLD
+from workers.enrichers.text import fold
 
 
 @dataclass(frozen=True)
 class DocumentContext:
-    """Folded surname → the full name it most often belongs to in the document."""
+    """Folded surname → the full name it most often belongs to in the document; the surnames
+    the document puts after an honorific; and each spelling variant of a full name → the
+    spelling the document uses most."""
 
     surnames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    titled: frozenset[str] = frozenset()
+    variants: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_texts(cls, texts: list[str]) -> DocumentContext:
         """Count full-name mentions over all texts. A surname shared by two people goes to the curated
         one (news figures are quoted; the blog's own reporters share their surnames), then to the more
         frequent, then to the alphabetically first, so the result does not depend on post order."""
+        titled = frozenset().union(*(_titled_of(text) for text in texts)) if texts else frozenset()
         counts: dict[str, Counter[str]] = {}
         for text in texts:
-            for key, canonicals in _full_names_of(text):
+            for key, canonicals in _full_names_of(text, titled):
                 counts.setdefault(key, Counter()).update(canonicals)
         curated = {p.canonical for p in people()}
+        alone: Counter[str] = Counter()
+        for text in texts:
+            alone.update(_lone_words_of(text))
+        variants = _variants(counts, curated, alone)
         best = {key: min(c.items(), key=lambda kv: (kv[0] not in curated, -kv[1], kv[0]))[0] for key, c in counts.items()}
-        return cls(MappingProxyType(best))
+        best = {key: variants.get(name, name) for key, name in best.items()}
+        return cls(MappingProxyType(best), titled, MappingProxyType(variants))
 
     def person_for(self, surname_key: str) -> str | None:
         return self.surnames.get(surname_key)
 
 
+def _variants(counts: dict[str, Counter[str]], curated: set[str], alone: Counter[str]) -> dict[str, str]:
+    """Full names one person goes by on a page, spelt differently ("Alasdair Macintosh",
+    "Alasdair McIntosh", "Alasdair Mackintosh"): the same given name and surnames of at least
+    FUZZY_MIN_LENGTH letters within FUZZY_THRESHOLD of each other. Each maps to the curated
+    spelling, else the one with the most mentions (its surname alone counted too), else the
+    alphabetically first; names with no variant are left out."""
+    mentions: Counter[str] = Counter()
+    for key, names in counts.items():
+        for name, n in names.items():
+            if fold(name.split()[-1]) == key:  # each mention once, under its own surname
+                mentions[name] += n
+    for name in list(mentions):
+        mentions[name] += alone[fold(name.split()[-1])]  # "Mr Mackintosh" speaks for its spelling
+    by_given: dict[str, list[str]] = {}
+    for name in sorted(mentions):
+        parts = name.split()
+        if len(parts) >= 2 and len(parts[-1]) >= FUZZY_MIN_LENGTH:
+            by_given.setdefault(fold(parts[0]), []).append(name)
+    out: dict[str, str] = {}
+    for names in by_given.values():
+        for i, name in enumerate(names):
+            group = [other for other in names
+                     if fuzz.ratio(fold(name.split()[-1]), fold(other.split()[-1])) >= FUZZY_THRESHOLD]
+            if len(group) < 2:
+                continue
+            best = min(group, key=lambda g: (g not in curated, -mentions[g], g))
+            if best != name:
+                out[name] = best
+    return out
+
+
 @lru_cache(maxsize=16_384)
-def _full_names_of(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _lone_words_of(text: str) -> Counter[str]:
+    """Folded capitalised words the scan could not place, with how often each occurs."""
+    return Counter(fold(text[m.start:m.end]) for m in scan(text) if m.hit is None)
+
+
+@lru_cache(maxsize=16_384)
+def _titled_of(text: str) -> frozenset[str]:
+    return titled_surnames(text, scan(text))
+
+
+@lru_cache(maxsize=16_384)
+def _full_names_of(text: str, titled: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The full-name mentions of one post, remembered per process: a re-polled page brings the
     same posts again, so only its new posts are scanned when the context is rebuilt."""
-    return tuple((key, tuple(c for _, c in mentions)) for key, mentions in full_names(text, scan(text)).items())
+    mentions = scan(text)
+    if titled:
+        mentions = join_titled(text, mentions, titled)
+    return tuple((key, tuple(c for _, c in found)) for key, found in full_names(text, mentions).items())

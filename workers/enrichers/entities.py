@@ -31,6 +31,8 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from rapidfuzz import fuzz
+
 from schemas.events import Entity
 from workers.enrichers import names
 from workers.enrichers._construct import constructor
@@ -248,6 +250,35 @@ def _scan(text: str, lang: str | None) -> tuple[Mention, ...]:
     return tuple(mentions)
 
 
+def titled_surnames(text: str, mentions: list[Mention] | tuple[Mention, ...]) -> frozenset[str]:
+    """Folded lone words that follow an honorific ("Mr McIntosh"): surnames, whoever they name."""
+    return frozenset(fold(text[m.start:m.end]) for m in mentions if m.hit is None and m.title == "honorific")
+
+
+def join_titled(text: str, mentions: list[Mention] | tuple[Mention, ...], titled: frozenset[str]) -> list[Mention]:
+    """Two lone words in a row whose second is a surname the document puts after an honorific
+    are one person: "Alasdair McIntosh, who chairs the forum" where a later post says "Mr
+    McIntosh", although "Alasdair" is not among the curated given names."""
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if (m.hit is None and prev is not None and prev.hit is None and prev.title is None
+                and _is_titled(fold(text[m.start:m.end]), titled) and fold(text[prev.start:prev.end]) not in titled
+                and NAME_GAP_RE.fullmatch(text, prev.end, m.start)):
+            out[-1] = Mention(prev.start, m.end, person_hit(text[prev.start:m.end]))
+            continue
+        out.append(m)
+    return out
+
+
+def _is_titled(word: str, titled: frozenset[str]) -> bool:
+    """``word`` is a titled surname, or a spelling of one ("Macintosh" where "Mr McIntosh" is)."""
+    if word in titled:
+        return True
+    return len(word) >= names.FUZZY_MIN_LENGTH and any(
+        len(t) >= names.FUZZY_MIN_LENGTH and fuzz.ratio(word, t) >= names.FUZZY_THRESHOLD for t in titled)
+
+
 def full_names(text: str, mentions: list[Mention]) -> dict[str, list[tuple[int, str]]]:
     """Folded surname → [(offset, canonical)] for every multi-word PERSON mention of the post."""
     table: dict[str, list[tuple[int, str]]] = {}
@@ -297,12 +328,20 @@ def _settle_places(text: str, mentions: list[Mention]) -> list[Mention]:
 
 def extract_entities(text: str, context: DocumentContext | None = None, lang: str | None = None) -> list[Entity]:
     mentions = scan(text, lang)
+    titled = titled_surnames(text, mentions)
+    if context is not None:
+        titled |= context.titled
+    if titled:
+        mentions = join_titled(text, mentions, titled)
     local = full_names(text, mentions)
     for table in local.values():
         table.sort()
     # a new Mention, not m._replace (which builds the tuple field by field in Python)
     resolved = [m if m.hit else Mention(m.start, m.end, _resolve(text, m, local, context), m.title) for m in mentions]
     resolved = _settle_places(text, [m for m in resolved if m.hit is not None])
+    if context is not None and context.variants:
+        resolved = [Mention(m.start, m.end, person_hit(context.variants[m.hit.canonical]), m.title)
+                    if m.hit.label == "PERSON" and m.hit.canonical in context.variants else m for m in resolved]
     return [
         _entity(text[m.start:m.end], m.hit.label, m.hit.canonical, m.hit.entity_id, m.start, m.end)
         for m in resolved

@@ -925,7 +925,7 @@ def _budget_lines(r: dict) -> list[str]:
         if b:
             out.append(f"budget for {b['target_ratio']:g}x {label}: {b['budget_ms_per_post']} ms of CPU per post with every "
                        f"core busy; spent {b['spent_ms_per_post']} ms ({b['busy']:.0%} of the cores busy): "
-                       f"{b['over_budget']}x over")
+                       + (f"{b['over_budget']}x over" if b["over_budget"] > 1 else f"within it ({b['over_budget']}x)"))
             if "floor_ms_per_post" in b:
                 f = b["floor_ms_per_post"]
                 out.append(f"  floor: parse {f['parse']} + enrichment {f['enrich']} (one process; the naive baseline "

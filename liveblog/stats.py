@@ -71,7 +71,8 @@ def render(stats: dict) -> str:
             f"   (resubmitted, not re-run: {c['documents_resubmitted']})",
             f"posts      seen {c['posts_seen']} = created {c['posts_created']} + updated {c['posts_updated']}"
             f" + duplicates {c['posts_duplicate']} + stale {c['posts_stale']}   [{mark(rec['posts'])}]",
-            f"events     published {c['events_published']} = created + updated + retracted {c['posts_retracted']}"
+            f"events     published {c['events_published']} = created {c['posts_created']} + updated {c['posts_updated']}"
+            f" + retracted {c['posts_retracted']}"
             f" (stream length {stats['streams']['events']})   [{mark(rec['events'])}]",
             f"dedup      repeats {c['posts_repeat']} (created posts that repeat an earlier one)",
             f"alerts     committed {c['alerts_matched']}, held back {c['alerts_suppressed']}"

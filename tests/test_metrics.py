@@ -154,6 +154,11 @@ def test_human_lines_for_liveblog_stats(conn, settings, processed):
     assert "alerts     sent 0, failed 0" in text
 
 
+def test_stats_names_each_term_of_the_events_sum(conn, settings, processed):
+    text = stats.render(stats.collect(conn, settings))
+    assert "events     published 22 = created 22 + updated 0 + retracted 0 (stream length 22)   [ok]" in text
+
+
 CLI = (
     "import argparse, sys\n"
     "from liveblog import cli, ops_cli\n"

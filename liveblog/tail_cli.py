@@ -51,11 +51,14 @@ def stream_of(args: argparse.Namespace, keys: Keys) -> str:
 
 
 def render(event_json: str, pretty: bool) -> str:
+    """A human line shows the post's own time: the event's ``time`` is when its document was
+    fetched, the same for every post of a poll."""
     if not pretty:
         return event_json
     e = json.loads(event_json)
     post = e["data"]["post"]
-    return f"{e['time']}  {e['type'].rsplit('.', 1)[-1]:9} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
+    when = post.get("published_at") or e["time"]
+    return f"{when}  {e['type'].rsplit('.', 1)[-1]:9} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
 
 
 def cmd_tail(args: argparse.Namespace) -> int:

@@ -172,3 +172,14 @@ def test_a_json_log_worker_writes_only_json_lines_and_one_job_done_per_job(redis
     assert by_blog["incendios-2025-08-14"]["created"] > 0
     assert by_blog["garbage"]["status"] == "dead-lettered" and by_blog["garbage"]["reason"] == "invalid UTF-8"
     assert by_blog["garbage"]["posts"] == 0
+
+
+def test_tail_human_lines_show_the_posts_time_not_the_fetch_time():
+    from liveblog.tail_cli import render
+
+    event = {"time": "2024-10-12T18:00:00Z", "type": "liveblog.post.created",  # when the page was fetched
+             "data": {"blog": {"id": "storm"},
+                      "post": {"published_at": "2024-10-12T09:05:00Z", "revision": 1, "title": "Roads closed"}}}
+    assert render(json.dumps(event), pretty=True) == "2024-10-12T09:05:00Z  created   r1  storm  Roads closed"
+    del event["data"]["post"]["published_at"]
+    assert render(json.dumps(event), pretty=True).startswith("2024-10-12T18:00:00Z  created")

@@ -35,6 +35,18 @@ from schemas.settings import Settings
 
 log = structlog.get_logger("liveblog.cli")
 
+# What `liveblog --help` says first: for someone who has not read the code (the module
+# docstring above is for those who have).
+DESCRIPTION = (
+    "Turn news live blogs - pages of timestamped posts that are polled again and again, edited and "
+    "re-posted - into a clean stream of CloudEvents on Redis: one event per post revision (created, "
+    "updated, retracted), repeats of earlier stories recognised, each post enriched with people, "
+    "places, quotes, numbers and topics. Without REDIS_URL, `liveblog run FILE` works on an embedded "
+    "Redis and prints the events; with it, producers (produce, poll, watch, push) queue pages, "
+    "`liveblog worker` processes them, and tail, feed, subscribe, web and stats read the result. "
+    "`liveblog COMMAND --help` describes each command."
+)
+
 
 
 
@@ -52,7 +64,11 @@ def _parse_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="liveblog", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="liveblog", description=DESCRIPTION,
+        epilog="exit codes: 0 ok, 2 usage error, 3 Redis unreachable, 4 input rejected. Settings: REDIS_URL and "
+               "LIVEBLOG_<SETTING> in the environment (e.g. LIVEBLOG_JOB_TIMEOUT_S=60).",
+    )
     parser.add_argument("--log-format", choices=["auto", "console", "json"], default="auto")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default depends on command)")
     sub = parser.add_subparsers(dest="command", required=True)

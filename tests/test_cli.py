@@ -183,3 +183,12 @@ def test_tail_human_lines_show_the_posts_time_not_the_fetch_time():
     assert render(json.dumps(event), pretty=True) == "2024-10-12T09:05:00Z  created   r1  storm  Roads closed"
     del event["data"]["post"]["published_at"]
     assert render(json.dumps(event), pretty=True).startswith("2024-10-12T18:00:00Z  created")
+
+
+def test_help_describes_the_tool_to_a_user_not_the_code_layout():
+    from liveblog import cli
+
+    text = " ".join(cli.build_parser().format_help().split())
+    assert "live in their own modules" not in text
+    assert "stream of CloudEvents on Redis" in text and "`liveblog run FILE`" in text
+    assert "exit codes: 0 ok, 2 usage error, 3 Redis unreachable, 4 input rejected" in text

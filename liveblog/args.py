@@ -8,6 +8,8 @@ import json
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 def time_zone(text: str) -> str:
     try:
@@ -15,6 +17,14 @@ def time_zone(text: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise argparse.ArgumentTypeError(f"expected an IANA time zone such as Europe/London, found {text!r}") from exc
     return text
+
+
+def log_level(text: str) -> str:
+    """A level name the logging module has, in any case; checked here because an unknown one
+    would only fail once logging is configured, as a traceback."""
+    if text.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LOG_LEVELS)} (any case), found {text!r}")
+    return text.upper()
 
 
 def iso_date(text: str) -> date:

@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                "LIVEBLOG_<SETTING> in the environment (e.g. LIVEBLOG_JOB_TIMEOUT_S=60).",
     )
     parser.add_argument("--log-format", choices=["auto", "console", "json"], default="auto")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default depends on command)")
+    parser.add_argument("--log-level", type=args_mod.log_level, default=None, metavar="LEVEL",
+                        help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: INFO for worker, WARNING otherwise)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("parse", help="parse only, no Redis: one JSON post per line")

@@ -192,3 +192,11 @@ def test_help_describes_the_tool_to_a_user_not_the_code_layout():
     assert "live in their own modules" not in text
     assert "stream of CloudEvents on Redis" in text and "`liveblog run FILE`" in text
     assert "exit codes: 0 ok, 2 usage error, 3 Redis unreachable, 4 input rejected" in text
+
+
+def test_an_unknown_log_level_is_a_usage_error_and_the_level_is_case_insensitive():
+    result = run_cli("--log-level", "TRACE", "parse", STORM)
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert b"--log-level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), found 'TRACE'" in result.stderr
+    lower = run_cli("--log-level", "debug", "parse", STORM)
+    assert lower.returncode == 0 and len(ndjson(lower.stdout)) == 22

@@ -31,6 +31,12 @@ def read_sources(
             yield _wrap(data, "stdin", blog_id or "stdin", datetime.now(timezone.utc), options)
             continue
         path = Path(source)
+        if path.is_dir():
+            folder = source.rstrip("/") or "/"
+            raise UsageError(
+                f"cannot read {source!r}: expected a readable file or '-', found a directory: name its files"
+                f" (e.g. {folder}/*.txt), or use `liveblog produce --backfill {folder}` for an archive"
+            )
         if not path.is_file():
             raise UsageError(f"cannot read {source!r}: expected a readable file or '-', found no such file")
         data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else path.open("rb").read(MAX_FILE_BYTES + 1)

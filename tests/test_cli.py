@@ -200,3 +200,11 @@ def test_an_unknown_log_level_is_a_usage_error_and_the_level_is_case_insensitive
     assert b"--log-level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), found 'TRACE'" in result.stderr
     lower = run_cli("--log-level", "debug", "parse", STORM)
     assert lower.returncode == 0 and len(ndjson(lower.stdout)) == 22
+
+
+def test_a_directory_as_source_is_named_a_directory_with_what_to_pass_instead():
+    result = run_cli("parse", str(SAMPLES))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.startswith(f"liveblog: cannot read {str(SAMPLES)!r}: expected a readable file or '-', found a directory")
+    assert f"{SAMPLES}/*.txt" in err and "no such file" not in err and len(err.splitlines()) == 1

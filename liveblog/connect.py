@@ -8,7 +8,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from schemas.errors import RedisUnavailable
+from schemas.errors import RedisUnavailable, UsageError
 from schemas.settings import Settings
 
 try:
@@ -87,20 +87,34 @@ def _retry(attempts: int) -> Retry:
 
 def connect(settings: Settings, *, wait_for_redis: bool = False) -> redis.Redis:
     """A client for ``REDIS_URL``. Unreachable at start is an error (exit 3), unless
-    ``wait_for_redis``; once connected, outages are ridden out with backoff."""
+    ``wait_for_redis``; once connected, outages are ridden out with backoff. A URL that is
+    malformed is the operator's to fix, not an outage: a usage error (exit 2)."""
     if not settings.redis_url:
         raise RedisUnavailable("no Redis configured: set REDIS_URL (for example redis://localhost:6379/0)")
+    _check_url(settings.redis_url)
     try:
         conn = redis.Redis.from_url(
             settings.redis_url, health_check_interval=30, socket_connect_timeout=5,
             retry=_retry(RECONNECT_ATTEMPTS if wait_for_redis else 0), retry_on_error=TRANSIENT_ERRORS,
             **client_options(settings.redis_url),
         )
+    except ValueError as exc:  # redis-py's URL parser: a port, database or option it cannot read
+        raise UsageError(f"invalid REDIS_URL {_redact(settings.redis_url)}: {exc}") from exc
+    try:
         conn.ping()
         conn.set_retry(_retry(RECONNECT_ATTEMPTS))
     except (redis.ConnectionError, redis.TimeoutError, ValueError) as exc:
         raise RedisUnavailable(f"cannot reach Redis at {_redact(settings.redis_url)}: {exc}") from exc
     return conn
+
+
+def _check_url(url: str) -> None:
+    """The schemes redis-py takes; its own error for another would be reported as Redis
+    being unreachable."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in ("redis", "rediss", "unix"):
+        raise UsageError(f"invalid REDIS_URL {_redact(url)}: expected redis://, rediss:// or unix://, "
+                         f"found {scheme + '://' if sep else 'no scheme'}")
 
 
 def embedded() -> redis.Redis:

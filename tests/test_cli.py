@@ -208,3 +208,14 @@ def test_a_directory_as_source_is_named_a_directory_with_what_to_pass_instead():
     err = result.stderr.decode()
     assert err.startswith(f"liveblog: cannot read {str(SAMPLES)!r}: expected a readable file or '-', found a directory")
     assert f"{SAMPLES}/*.txt" in err and "no such file" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("url", "found"), [
+    ("http://127.0.0.1:1", "expected redis://, rediss:// or unix://, found http://"),
+    ("127.0.0.1:1", "expected redis://, rediss:// or unix://, found no scheme"),
+    ("redis://127.0.0.1:port/0", "Port could not be cast to integer value as 'port'"),
+])
+def test_a_malformed_redis_url_is_a_usage_error_not_an_unreachable_redis(url, found):
+    result = run_cli("stats", redis_url=url)
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"liveblog: invalid REDIS_URL {url}: {found}\n"

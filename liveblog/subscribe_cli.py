@@ -24,7 +24,7 @@ from schemas.documents import ParseOptions
 from schemas.errors import UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
-from schemas.subscriptions import Rule, Subscription
+from schemas.subscriptions import LEAVES, Rule, Subscription
 from workers.alerts import store
 
 LEAF_FLAGS = ("keyword", "phrase", "entity", "country", "topic", "blog")
@@ -70,7 +70,23 @@ def rule_from_args(args: argparse.Namespace) -> Rule:
             raise UsageError("expected a rule: --rule JSON or at least one of --keyword, --entity, --topic, ...")
         return Rule.model_validate(leaves[0] if len(leaves) == 1 else {"any" if args.any else "all": leaves})
     except ValidationError as exc:
-        raise UsageError(f"invalid rule: {exc.errors()[0]['msg']}") from exc
+        raise rule_error(exc) from exc
+
+
+def rule_error(exc: ValidationError) -> UsageError:
+    """pydantic says "Extra inputs are not permitted" without the key: name each unknown key,
+    where it is in the tree, and the keys a rule node takes; other errors get their place too."""
+    unknown = [e["loc"] for e in exc.errors() if e["type"] == "extra_forbidden"]
+    if unknown:
+        found = ", ".join(repr(loc[-1]) + (f" in {_path(loc[:-1])}" if loc[:-1] else "") for loc in unknown)
+        return UsageError(f"invalid rule: expected keys among all, any, not, {', '.join(LEAVES)}; found {found}")
+    first = exc.errors()[0]
+    return UsageError(f"invalid rule: {_path(first['loc']) + ': ' if first['loc'] else ''}{first['msg']}")
+
+
+def _path(loc: tuple) -> str:
+    """("all", 0, "not") -> all[0].not"""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
@@ -156,7 +172,7 @@ def _rule_or_stored(text: str) -> Rule:
         try:
             return Rule.model_validate_json(text)
         except ValidationError as exc:
-            raise UsageError(f"invalid rule: {exc.errors()[0]['msg']}") from exc
+            raise rule_error(exc) from exc
     settings = Settings.from_env()
     if not settings.redis_url:
         raise UsageError(f"expected a rule as JSON, found {text!r} (a subscription name needs REDIS_URL)")

@@ -71,6 +71,24 @@ def test_a_bad_rule_or_a_name_without_redis_is_a_usage_error():
     assert unnamed.returncode == 2 and b"a subscription name needs REDIS_URL" in unnamed.stderr
 
 
+def test_an_unknown_rule_key_is_named_with_where_it_is_and_the_keys_a_rule_takes():
+    keys = "expected keys among all, any, not, keyword, phrase, entity, country, topic, min_urgency, blog"
+    misspelt = run_cli("subscribe", "test", '{"keywrd": "x"}', STORM)
+    assert misspelt.returncode == 2
+    assert misspelt.stderr.decode() == f"liveblog: invalid rule: {keys}; found 'keywrd'\n"
+    nested = run_cli("subscribe", "test", '{"all": [{"topic": "weather"}, {"not": {"entty": "x"}}]}', STORM)
+    assert nested.stderr.decode() == f"liveblog: invalid rule: {keys}; found 'entty' in all[1].not\n"
+    out_of_range = run_cli("subscribe", "test", '{"any": [{"min_urgency": 3}]}', STORM)
+    assert out_of_range.stderr.decode() == (
+        "liveblog: invalid rule: any[0].min_urgency: Input should be less than or equal to 1\n")
+
+
+@pytest.mark.redis
+def test_an_unknown_key_in_subscribe_add_is_named_too(redis_url):
+    added = run_cli("subscribe", "add", "x", "--rule", '{"keywrd": "x"}', redis_url=redis_url)
+    assert added.returncode == 2 and b"found 'keywrd'" in added.stderr and b"Traceback" not in added.stderr
+
+
 @pytest.mark.redis
 def test_a_stored_subscription_is_tested_by_name_and_the_real_redis_is_left_alone(redis_url, conn):
     added = run_cli("subscribe", "add", "army", "--keyword", "army", "--keyword", "soldiers", "--any",

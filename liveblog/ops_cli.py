@@ -9,6 +9,7 @@ Redis connection errors), which ``liveblog.cli.main`` turns into exit codes:
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import socket
@@ -75,7 +76,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     _check_port(args.port)
     settings = Settings.from_env()
     conn = connecting.connect(settings)
-    server, thread = start_http_server(args.port, addr=args.host, registry=metrics.registry(conn, settings))
+    try:
+        server, thread = start_http_server(args.port, addr=args.host, registry=metrics.registry(conn, settings))
+    except OSError as exc:
+        raise _listen_error(exc, args.host, args.port) from exc
     print(f"liveblog: metrics on http://{args.host}:{args.port}/metrics", flush=True)
     _wait_for_signal()
     server.shutdown()
@@ -91,6 +95,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     _check_port(args.port)
     settings = Settings.from_env()
     connecting.connect(settings)  # fail now (exit 3), not on the first page view
+    listener = _listen(args.host, args.port)  # here, not in uvicorn: it exits 3 when the port is taken
+    # (and, given a socket, does not log the address: say it, as `liveblog metrics` does)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"liveblog: live page on http://{host}:{args.port}/", flush=True)
 
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, puts back the handlers it found and
     # raises the signal again. Under Python's default handlers that kills the process after the
@@ -109,11 +117,13 @@ def cmd_web(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         # Open SSE streams never end by themselves: give them a few seconds on shutdown.
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
-                    timeout_graceful_shutdown=3, access_log=False)
+        config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_config=None,
+                                timeout_graceful_shutdown=3, access_log=False)
+        uvicorn.Server(config).run(sockets=[listener])
     except Stopped as stop:
         return stop.exit_code
     finally:
+        listener.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
@@ -141,6 +151,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _check_port(port: int) -> None:
     if not 0 < port < 65536:
         raise UsageError(f"--port: expected 1-65535, found {port}")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound socket for uvicorn, made as uvicorn makes its own (IPv6 when the host has a colon)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's backlog: connections wait for the app from now on
+    except OSError as exc:
+        sock.close()
+        raise _listen_error(exc, host, port) from exc
+    return sock
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> UsageError:
+    """An address that cannot be listened on is the operator's to change (exit 2)."""
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(f"port {port} on {host} is already in use: expected a free port, found another"
+                          " process listening there (stop it, or pass another --port)")
+    return UsageError(f"cannot listen on {host} port {port}: expected an address of this machine and a port"
+                      f" this user may bind, found {exc.strerror or exc}")
 
 
 def _wait_for_signal() -> None:

@@ -219,3 +219,20 @@ def test_a_malformed_redis_url_is_a_usage_error_not_an_unreachable_redis(url, fo
     result = run_cli("stats", redis_url=url)
     assert result.returncode == 2
     assert result.stderr.decode() == f"liveblog: invalid REDIS_URL {url}: {found}\n"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("command", ["metrics", "web"])
+def test_a_port_in_use_is_one_clear_line_and_a_usage_error(redis_url, command):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(command, "--port", str(port), redis_url=redis_url, timeout=60)
+    assert result.returncode == 2  # not 3, which says Redis is unreachable
+    assert result.stderr.decode() == (
+        f"liveblog: port {port} on 127.0.0.1 is already in use: expected a free port, found another process"
+        " listening there (stop it, or pass another --port)\n"
+    )

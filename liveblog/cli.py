@@ -313,7 +313,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     conn = connecting.connect(settings)
     result = metrics_mod.snapshot(conn, settings)  # the counters plus job durations, alerts, group lag
     if args.ledger:
-        found = audit(conn, Ledger(args.ledger), Keys(settings.key_prefix))
+        found = audit(conn, Ledger(args.ledger), Keys(settings.key_prefix),
+                      on_torn=lambda warning: print(f"liveblog: {warning}", file=sys.stderr))
         result["ledger"] = {"documents": found.documents, "missing": found.missing, "ok": found.ok}
         result["reconciled"]["ok"] = result["reconciled"]["ok"] and found.ok
     if args.json:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
 
 from schemas.documents import RawDocument
+from schemas.errors import UsageError
 from schemas.keys import Keys
 
 
@@ -37,11 +39,50 @@ class Ledger:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def entries(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        with self.path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+    def entries(self, on_torn: Callable[[str], None] | None = None) -> list[dict]:
+        """Every entry. A last line without its newline that is not an entry was cut off
+        mid-write - a producer killed while appending, to be expected after a crash - and is
+        skipped, told to ``on_torn``. Anything else that is not a ledger is a UsageError
+        naming the file (and line): the audit must not pass over what it cannot read."""
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            raise UsageError(f"cannot read ledger {self.path}: expected a file written by "
+                             "`liveblog produce --ledger`, found no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"cannot read ledger {self.path}: expected a file written by "
+                             "`liveblog produce --ledger`, found a directory") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read ledger {self.path}: {exc.strerror or exc}") from exc
+        found = []
+        with handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                entry = _entry(line)
+                if entry is not None:
+                    found.append(entry)
+                elif not line.endswith(b"\n"):  # only the last line can lack it
+                    if on_torn:
+                        on_torn(f"ledger {self.path}:{number}: skipped the last line, cut off mid-write (a producer"
+                                f" stopped while appending it; the document it named is not checked): {_shown(line)}")
+                else:
+                    raise UsageError(f"ledger {self.path}:{number}: expected a JSON object with a document_id, one"
+                                     f" per line as `liveblog produce --ledger` writes, found {_shown(line)}")
+        return found
+
+
+def _entry(line: bytes) -> dict | None:
+    try:
+        entry = json.loads(line)
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    return entry if isinstance(entry, dict) and isinstance(entry.get("document_id"), str) else None
+
+
+def _shown(line: bytes, limit: int = 80) -> str:
+    text = line.decode("utf-8", "replace").rstrip("\n")
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 @dataclass(frozen=True)
@@ -54,9 +95,9 @@ class Audit:
         return not self.missing
 
 
-def audit(conn: Redis, ledger: Ledger, keys: Keys) -> Audit:
+def audit(conn: Redis, ledger: Ledger, keys: Keys, on_torn: Callable[[str], None] | None = None) -> Audit:
     """Which ledger entries Redis no longer knows (their accept marker is gone)."""
-    entries = list({e["document_id"]: e for e in ledger.entries()}.values())
+    entries = list({e["document_id"]: e for e in ledger.entries(on_torn)}.values())
     with conn.pipeline(transaction=False) as pipe:
         for entry in entries:
             pipe.exists(keys.accepted(entry["document_id"]))

@@ -236,3 +236,22 @@ def test_a_port_in_use_is_one_clear_line_and_a_usage_error(redis_url, command):
         f"liveblog: port {port} on 127.0.0.1 is already in use: expected a free port, found another process"
         " listening there (stop it, or pass another --port)\n"
     )
+
+
+@pytest.mark.redis
+def test_stats_ledger_skips_a_torn_last_line_and_refuses_what_is_not_a_ledger(redis_url, tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    produced = run_cli("produce", STORM, "--tz", "Europe/London", "--ledger", str(ledger), redis_url=redis_url)
+    assert produced.returncode == 0, produced.stderr.decode()
+    with ledger.open("a") as handle:  # a second producer killed while appending its line
+        handle.write('{"document_id": "0123456789abcdef", "sour')
+    torn = run_cli("stats", "--ledger", str(ledger), redis_url=redis_url)
+    assert torn.returncode == 0, torn.stderr.decode()
+    assert torn.stderr.decode().startswith(f"liveblog: ledger {ledger}:2: skipped the last line, cut off mid-write")
+    assert len(torn.stderr.decode().splitlines()) == 1
+    assert "ledger     1 accepted by the producer, 0 unknown to Redis" in torn.stdout.decode()
+    for path, found in ((tmp_path / "typo.jsonl", "no such file"), (tmp_path, "a directory")):
+        refused = run_cli("stats", "--ledger", str(path), redis_url=redis_url)
+        assert refused.returncode == 2
+        assert refused.stderr.decode() == (
+            f"liveblog: cannot read ledger {path}: expected a file written by `liveblog produce --ledger`, found {found}\n")

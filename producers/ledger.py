@@ -34,16 +34,19 @@ class Ledger:
             + "\n"
             for d in docs
         )
+        if _ends_mid_line(self.path):  # a producer was killed appending: keep its cut-off line apart
+            lines = "\n" + lines
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(lines)
             handle.flush()
             os.fsync(handle.fileno())
 
     def entries(self, on_torn: Callable[[str], None] | None = None) -> list[dict]:
-        """Every entry. A last line without its newline that is not an entry was cut off
-        mid-write - a producer killed while appending, to be expected after a crash - and is
-        skipped, told to ``on_torn``. Anything else that is not a ledger is a UsageError
-        naming the file (and line): the audit must not pass over what it cannot read."""
+        """Every entry. A line cut off mid-write - a producer killed while appending, to be
+        expected after a crash - is skipped and told to ``on_torn``: the last line without its
+        newline, or the start of an entry without its end that a later ``append`` put on a
+        line of its own. Anything else that is not a ledger is a UsageError naming the file
+        (and line): the audit must not pass over what it cannot read."""
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:
@@ -62,9 +65,9 @@ class Ledger:
                 entry = _entry(line)
                 if entry is not None:
                     found.append(entry)
-                elif not line.endswith(b"\n"):  # only the last line can lack it
+                elif _cut_off(line):
                     if on_torn:
-                        on_torn(f"ledger {self.path}:{number}: skipped the last line, cut off mid-write (a producer"
+                        on_torn(f"ledger {self.path}:{number}: skipped a line cut off mid-write (a producer"
                                 f" stopped while appending it; the document it named is not checked): {_shown(line)}")
                 else:
                     raise UsageError(f"ledger {self.path}:{number}: expected a JSON object with a document_id, one"
@@ -78,6 +81,21 @@ def _entry(line: bytes) -> dict | None:
     except ValueError:  # not JSON, or not UTF-8
         return None
     return entry if isinstance(entry, dict) and isinstance(entry.get("document_id"), str) else None
+
+
+def _cut_off(line: bytes) -> bool:
+    if not line.endswith(b"\n"):  # only the last line can lack it
+        return True
+    return line.startswith(b'{"document_id": ') and not line.rstrip().endswith(b"}")
+
+
+def _ends_mid_line(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:  # no file yet, or an empty one
+        return False
 
 
 def _shown(line: bytes, limit: int = 80) -> str:

@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 import redis
 
 from liveblog import connect as connecting
+from liveblog.tail_cli import no_events
 from schemas.errors import UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
@@ -118,6 +119,14 @@ def cmd_feed(args: argparse.Namespace) -> int:
     keys = Keys(settings.key_prefix)
     stream = keys.blog_events(args.blog) if args.blog else keys.alerts(args.subscription)
     name = f"blog {args.blog}" if args.blog else f"alerts for {args.subscription}"
+    if not conn.xlen(stream):  # an empty feed still goes to stdout: a valid feed with no items
+        if args.blog:
+            print(f"liveblog: {no_events('blog', args.blog, stream)}", file=sys.stderr)
+        elif not conn.hexists(keys.subscriptions, args.subscription):
+            raise UsageError(f"no subscription named {args.subscription!r}: see `liveblog subscribe list`")
+        else:
+            print(f"liveblog: subscription {args.subscription!r} has no alerts yet ({stream} is empty)",
+                  file=sys.stderr)
     events = latest_posts(conn, stream, args.limit)
     if args.format == "json":
         sys.stdout.write(json.dumps(json_feed(events, title=f"liveblog: {name}"), ensure_ascii=False, indent=2) + "\n")

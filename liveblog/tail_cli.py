@@ -50,6 +50,14 @@ def stream_of(args: argparse.Namespace, keys: Keys) -> str:
     return keys.events
 
 
+def no_events(kind: str, name: str, stream: str) -> str:
+    """The note for a named blog or topic with nothing to read: the same as one not spelt as
+    the worker spells it, which Redis cannot tell apart (a stream exists once it has events)."""
+    hint = ("blog ids are the source's file name without extension, or --blog-id" if kind == "blog"
+            else "topics are the names in an event's data.topics")
+    return f"{kind} {name!r} has no events ({stream} is empty or does not exist; {hint})"
+
+
 def render(event_json: str, pretty: bool) -> str:
     """A human line shows the post's own time: the event's ``time`` is when its document was
     fetched, the same for every post of a poll."""
@@ -65,6 +73,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
     stream = stream_of(args, Keys(settings.key_prefix))
+    if (args.blog or args.topic) and not conn.xlen(stream):  # stdout stays clean; exit 0, as for any empty stream
+        note = no_events("blog" if args.blog else "topic", args.blog or args.topic, stream)
+        print(f"liveblog: {note}" + ("; waiting for the first" if args.follow else ""), file=sys.stderr)
     pretty = sys.stdout.isatty()
     printed = 0
 

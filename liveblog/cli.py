@@ -287,7 +287,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _supervise(args: argparse.Namespace) -> int:
     """N worker processes; SIGTERM/SIGINT are passed on and each finishes its current job."""
-    base = [sys.executable, "-m", "liveblog.cli", "--log-format", args.log_format, "worker"]
+    base = [sys.executable, "-m", "liveblog.cli", "--log-format", args.log_format,
+            *(["--log-level", args.log_level] if args.log_level else []), "worker"]
     if args.burst:
         base.append("--burst")
     if args.fork:

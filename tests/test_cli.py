@@ -267,3 +267,25 @@ def test_tail_of_a_blog_or_topic_with_no_events_says_so_on_stderr_and_exits_0(re
     topic = run_cli("tail", "--topic", "nope", "--group", "desk", redis_url=redis_url)
     assert topic.returncode == 0 and topic.stdout == b""
     assert topic.stderr.decode().startswith("liveblog: topic 'nope' has no events (liveblog:topic:nope:events")
+
+
+def test_worker_processes_get_the_log_level_and_format_they_were_started_with(monkeypatch):
+    import signal
+
+    from liveblog import cli
+
+    started: list[list[str]] = []
+
+    class Child:
+        def __init__(self, command: list[str]) -> None:
+            started.append(command)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(cli.subprocess, "Popen", Child)
+    monkeypatch.setattr(signal, "signal", lambda *_: None)
+    args = cli.build_parser().parse_args(["--log-level", "debug", "--log-format", "json", "worker", "--processes", "2"])
+    assert cli._supervise(args) == 0
+    assert len(started) == 2
+    assert all(c[3:8] == ["--log-format", "json", "--log-level", "DEBUG", "worker"] for c in started)

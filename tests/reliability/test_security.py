@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -88,7 +89,7 @@ def test_secrets_never_appear_in_logs_or_output(tls_redis):
         run_cli("--log-format", "json", "--log-level", "DEBUG", "produce", STORM, redis_url=tls_redis["producer"]),
         run_cli("--log-format", "json", "--log-level", "DEBUG", "worker", "--burst", redis_url=tls_redis["worker"]),
         run_cli("stats", redis_url=tls_redis["worker"]),
-        run_cli("stats", redis_url=tls_redis["worker"].replace("127.0.0.1:", "127.0.0.1:1")),  # unreachable
+        run_cli("stats", redis_url=re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{free_port()}", tls_redis["worker"])),  # unreachable
     ]
     text = b"".join(o.stdout + o.stderr for o in outputs).decode()
     assert "cannot reach Redis at rediss://***@127.0.0.1" in text

@@ -18,6 +18,7 @@ from schemas.keys import Keys
 from workers import failpoints, runtime
 from workers.commit import Committer
 from workers.metrics import record_job_duration
+from workers.parsers import MAX_DOCUMENT_CHARS
 from workers.pipeline import Outcome
 
 log = structlog.get_logger("liveblog.worker")
@@ -90,7 +91,9 @@ def _identity(payload: object) -> dict[str, str]:
     return {"document_id": "undecodable-" + hashlib.sha256(blob).hexdigest()[:24], "blog_id": "unknown"}
 
 
-# The dead letter keeps the raw input, up to this size; beyond it, the head, the size and a digest.
+# The dead letter keeps the raw input whole for every document the parsers would read (at most
+# MAX_DOCUMENT_CHARS): a 2 MB page that failed must be there to requeue. Only a document over that
+# limit, refused for its size, keeps the first DEAD_LETTER_RAW_MAX_CHARS, its size and a digest.
 DEAD_LETTER_RAW_MAX_CHARS = 1_000_000
 
 
@@ -101,7 +104,7 @@ def _safe(text: str) -> str:
 
 def _raw_for_dead_letter(payload: object) -> dict[str, str]:
     raw = _safe(json.dumps(payload, ensure_ascii=False, default=repr))
-    if len(raw) <= DEAD_LETTER_RAW_MAX_CHARS:
+    if len(raw) <= DEAD_LETTER_RAW_MAX_CHARS or _within_the_document_limit(payload):
         return {"raw": raw}
     return {
         "raw": raw[:DEAD_LETTER_RAW_MAX_CHARS],
@@ -109,6 +112,17 @@ def _raw_for_dead_letter(payload: object) -> dict[str, str]:
         "raw_chars": str(len(raw)),
         "raw_sha256": hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(),
     }
+
+
+def _within_the_document_limit(payload: object) -> bool:
+    """Whether the payload's document is within the parsers' size limit (its text, or the bytes
+    its base64 holds, at most MAX_DOCUMENT_CHARS); a payload of no such shape is not."""
+    if not isinstance(payload, dict):
+        return False
+    body, b64 = payload.get("body"), payload.get("body_b64")
+    if isinstance(body, str):
+        return len(body) <= MAX_DOCUMENT_CHARS
+    return isinstance(b64, str) and len(b64) // 4 * 3 <= MAX_DOCUMENT_CHARS  # bytes that were not UTF-8
 
 
 def _dead_letter(

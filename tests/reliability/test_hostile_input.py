@@ -82,3 +82,21 @@ def test_the_worker_keeps_serving_after_every_hostile_document(conn, run):
         assert run(payload)["status"] == "dead-lettered"
     assert run(doc(STORM.read_bytes()))["created"] == 22
     assert counters(conn)["documents_dead_lettered"] == 5
+
+
+def test_a_2_mb_document_that_fails_keeps_its_whole_raw_input_in_the_dead_letter(conn, run):
+    # within the parsers' size limit but not a live blog: the dead letter must hold all of it to requeue
+    body = "12:31\nTitle\n" + "1:" * 1_000_000
+    result = run(doc(body.encode(), blog_id="colons"))
+    assert result["status"] == "dead-lettered"
+    entry = letter(conn)
+    assert "raw_truncated" not in entry and json.loads(entry["raw"])["body"] == body
+
+
+def test_a_2_mb_binary_document_keeps_its_whole_raw_input_too(conn, run):
+    data = b"\xff" + b"\x00\x01" * 1_000_000
+    result = run(doc(data, blog_id="binary"))
+    assert result["status"] == "dead-lettered" and result["reason"] == "invalid UTF-8"
+    entry = letter(conn)
+    assert "raw_truncated" not in entry
+    assert RawDocument.model_validate(json.loads(entry["raw"])).raw_bytes() == data

@@ -123,3 +123,36 @@ def test_the_storm_samples_three_spellings_of_one_man_are_one_entity():
 def test_the_election_samples_misspelt_candidate_is_the_candidate():
     found = _sample_ids("election-night-2024-11-05", "America/New_York")
     assert found["Dale Kowalcyzk"] == found["Dale Kowalczyk"] == found["Kowalczyk"] == {"person:dale-kowalczyk"}
+
+
+def _org_head_end_pairwise(text, toks, i):
+    """The rule as stated, asked token by token (what entities computed before, in n² steps)."""
+    from workers.enrichers.entities import FACILITY_WORDS, ORG_HEADS
+    from workers.enrichers.text import fold
+
+    end = None
+    for k in range(i + 1, len(toks)):
+        word = fold(text[toks[k][0]:toks[k][1]])
+        if word in FACILITY_WORDS:
+            return None
+        if word in ORG_HEADS:
+            end = k + 1
+    return end
+
+
+def test_org_heads_of_a_run_are_the_pairwise_rule_computed_in_one_pass(monkeypatch):
+    import random
+
+    from workers.enrichers import entities
+
+    words = ["Kyiv", "Defence", "Ministry", "Council", "Airport", "Station", "Grey", "Ford", "Bank", "Union"]
+    rng = random.Random(5)
+    for _ in range(300):
+        run = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        toks = entities._tokens(run, 0, len(run))
+        assert entities._org_head_ends(run, toks) == [_org_head_end_pairwise(run, toks, i) for i in range(len(toks))]
+    calls = []
+    monkeypatch.setattr(entities, "fold", lambda w: calls.append(w) or w.casefold())
+    run = " ".join(["Capital"] * 10_000)
+    entities._org_head_ends(run, entities._tokens(run, 0, len(run)))
+    assert len(calls) == 9_999  # one word test per token: a 50,000-word run took minutes when it was n²/2

@@ -120,16 +120,23 @@ def _longest_known(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int,
     return None
 
 
-def _org_head_end(text: str, toks: list[tuple[int, int]], i: int) -> int | None:
-    """Index after the last institution word of the run when the run reads as an organisation name."""
-    end = None
-    for k in range(i + 1, len(toks)):
+def _org_head_ends(text: str, toks: list[tuple[int, int]]) -> list[int | None]:
+    """For each token i: the index after the last institution word after it when the run from i
+    reads as an organisation name, None when there is none or a facility word follows i.
+
+    Computed for all tokens in one pass from the end: asked token by token, a run of n capitalised
+    words cost n²/2 word tests (a 50,000-word run of "Capital" held a worker for minutes)."""
+    out: list[int | None] = [None] * len(toks)
+    end: int | None = None
+    facility = False
+    for k in range(len(toks) - 1, 0, -1):
         word = fold(text[toks[k][0]:toks[k][1]])
         if word in FACILITY_WORDS:
-            return None
-        if word in ORG_HEADS:
+            facility = True
+        elif word in ORG_HEADS and end is None:
             end = k + 1
-    return end
+        out[k - 1] = None if facility else end
+    return out
 
 
 def _is_name_gap(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -163,6 +170,7 @@ def _title_of(text: str, toks: list[tuple[int, int]], i: int) -> str | None:
 
 def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
     found: list[Mention] = []
+    heads = _org_head_ends(text, toks)
     i = 0
     while i < len(toks):
         start = toks[i][0]
@@ -172,7 +180,7 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             known = person or known
         if known:
             j, hit = known
-            head = _org_head_end(text, toks, j - 1) if hit.label in ("NORP", "GPE") else None
+            head = heads[j - 1] if hit.label in ("NORP", "GPE") else None
             if head and head > j:  # "Ukrainian Defence Ministry", "US Air Force": the institution, not the country
                 j, hit = head, None
                 surface = text[start:toks[j - 1][1]]
@@ -190,7 +198,7 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             found.append(Mention(start, toks[j - 1][1], hit))
             i = j
             continue
-        head = _org_head_end(text, toks, i)
+        head = heads[i]
         if head:
             surface = text[start:toks[head - 1][1]]
             found.append(Mention(start, toks[head - 1][1], Hit("ORG", surface, f"org:{slug(surface)}")))

@@ -144,7 +144,10 @@ class PushedPost(BaseModel):
             return None
         if value.tzinfo is None:
             raise ValueError("a time with its UTC offset (RFC 3339), not a local time without one")
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:  # 9999-12-31T23:59-12:00 is in year 10000 in UTC: not a ValueError, so say it
+            raise ValueError(f"a time whose UTC reading is within years 1-9999, found {value.isoformat()}") from None
 
     @model_validator(mode="after")
     def _says_something(self) -> PushedPost:

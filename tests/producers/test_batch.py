@@ -119,6 +119,9 @@ def test_options_made_before_snapshot_existed_keep_their_document_ids() -> None:
     (b'{"blog_id": "", "id": "1", "title": "T", "published_at": "2025-03-04T09:00:00Z"}', "blog_id"),
     (b"[1, 2]", "Input should be an object"),
     (b"\xff\xfe not text", "Invalid JSON"),
+    # in year 10000 or year 0 once in UTC: was an OverflowError out of push, losing the batch before it
+    (b'{"blog_id": "a", "id": "3", "title": "T", "published_at": "9999-12-31T23:59:59-12:00"}', "years 1-9999"),
+    (b'{"blog_id": "a", "id": "3", "title": "T", "published_at": "0001-01-01T00:00:00+14:00"}', "years 1-9999"),
 ])
 def test_a_line_that_is_not_a_pushed_post_names_what_was_expected(line: bytes, found: str) -> None:
     with pytest.raises(DecodeError) as caught:

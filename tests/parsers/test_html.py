@@ -143,3 +143,16 @@ def test_a_bare_time_after_a_dated_late_evening_post_rolls_over_midnight():
                      '<time datetime="2025-06-21T23:20:00+02:00">23:20</time>')
     raw = html_doc(markup, tz="Europe/Berlin")
     assert parse(raw).posts[0].published_at == datetime(2025, 6, 21, 22, 10, tzinfo=timezone.utc)
+
+
+def test_the_times_of_a_page_share_one_heading_search_per_ancestor():
+    # 4,000 <time>s under 200 nested divs: each ancestor's subtree was searched again for every
+    # <time> (20.5 s); now once per ancestor, so the search count is the ancestors climbed
+    from selectolax.lexbor import LexborHTMLParser
+
+    markup = "<html><body>" + "<div>" * 200 + '<time datetime="2024-01-01T00:00:00Z"></time>' * 4000 + "</body></html>"
+    tree = LexborHTMLParser(markup)
+    levels: dict[int, list[int]] = {}
+    for time in tree.body.css("time"):
+        assert html._block_around(time, levels) is None  # no headings: no block
+    assert len(levels) == html.MAX_CLIMB

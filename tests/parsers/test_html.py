@@ -156,3 +156,23 @@ def test_the_times_of_a_page_share_one_heading_search_per_ancestor():
     for time in tree.body.css("time"):
         assert html._block_around(time, levels) is None  # no headings: no block
     assert len(levels) == html.MAX_CLIMB
+
+
+@pytest.mark.parametrize("markup", [
+    "<html><body>" + "<div>" * 100_000 + "<article><h2>T</h2><time>10:00</time><p>b</p></article>" + "</div>" * 100_000,
+    "<html><body>" + "<section>" * 3_000 + "x",  # never closed
+])
+def test_block_elements_nested_past_the_limit_are_refused_before_parsing(markup):
+    # lexbor is quadratic in nesting depth: 100,000 divs took 36 s before this check
+    with pytest.raises(InputRejected) as caught:
+        parse(html_doc(markup))
+    assert caught.value.reason == "HTML nested too deeply"
+    assert caught.value.expected == "block elements nested at most 2,000 deep"
+
+
+def test_deep_but_closed_siblings_and_inline_nesting_are_not_refused():
+    siblings = "<div><p>x</p></div>" * 5_000  # many blocks, none deep
+    inline = "<b>" * 5_000 + "x"  # inline tags do not count
+    markup = ('<html><body><article><h2>Update</h2><time datetime="2025-06-21T10:00:00Z">10:00</time>'
+              f"<p>A body with enough words to be a post.</p>{siblings}{inline}</article></body></html>")
+    assert len(parse(html_doc(markup)).posts) == 1

@@ -29,7 +29,7 @@ from workers.identity import normalized_title
 from workers.normalize import fingerprint_text
 from workers.parsers._common import (
     Draft, assemble, author_name, html_fragment_to_paragraphs, html_to_paragraphs, http_url, is_hidden,
-    load_json, looks_like_html, source_url, text_to_paragraphs, tidy, to_utc,
+    load_json, looks_like_html, parse_html, source_url, text_to_paragraphs, tidy, to_utc,
 )
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,7 @@ class Block:
 
 
 def parse(raw: RawDocument, body: str) -> ParsedDocument:
-    tree = LexborHTMLParser(body)
+    tree = parse_html(body)
     if tree.body is None:
         raise InputRejected("not an HTML page", expected="an HTML document with a <body>", found="no body element")
     posting, warnings = _live_posting(tree)

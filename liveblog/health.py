@@ -111,12 +111,22 @@ def _heartbeat(worker: Worker, now: datetime, idle_limit: float, settings: Setti
             beat = beat.replace(tzinfo=timezone.utc)
         age = max((now - beat).total_seconds(), 0.0)
     if worker.get_state() == "busy":
-        extra = settings.job_timeout_s + settings.abandoned_grace_s
+        timeout = _current_job_timeout(worker) or settings.job_timeout_s  # a large document's is longer
+        extra = timeout + settings.abandoned_grace_s
         return age, idle_limit + extra, (
-            f" (busy: job timeout {settings.job_timeout_s}s + grace {settings.abandoned_grace_s}s"
+            f" (busy: job timeout {timeout}s + grace {settings.abandoned_grace_s}s"
             f" + {idle_limit:g}s)"
         )
     return age, idle_limit, ""
+
+
+def _current_job_timeout(worker: Worker) -> int | None:
+    """The timeout of the job a busy worker runs; None when it cannot be read (it just ended)."""
+    try:
+        job = worker.get_current_job()
+    except Exception:  # a job deleted or unreadable between the two reads: fall back to the setting
+        return None
+    return int(job.timeout) if job is not None and job.timeout else None
 
 
 def _age(seconds: float) -> str:

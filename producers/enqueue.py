@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 
 from schemas.documents import RawDocument
 from schemas.keys import Keys
-from schemas.settings import JOB_PROCESS_DOCUMENT, Settings
+from schemas.settings import JOB_PROCESS_DOCUMENT, Settings, job_timeout_for
 
 
 def ingest_queue(conn: Redis, settings: Settings) -> Queue:
@@ -44,7 +44,7 @@ def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
                     JOB_PROCESS_DOCUMENT,
                     args=(raw.encode(),),
                     job_id=job_id_for(raw.document_id),
-                    timeout=settings.job_timeout_s,
+                    timeout=job_timeout_for(settings, len(raw.body or raw.body_b64 or "")),
                     result_ttl=settings.result_ttl_s,
                     retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0),
                     description=f"{raw.blog_id} {raw.source}",

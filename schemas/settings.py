@@ -35,6 +35,9 @@ class Settings(BaseModel):
     key_prefix: str = "liveblog"
     ingest_queue: str = INGEST_QUEUE
     job_timeout_s: PositiveInt = 60
+    # ...plus this much per MB of the document, so the largest document the parsers read (20,000
+    # posts, 20 MB) ends within its timeout instead of timing out attempt after attempt (0: none)
+    job_timeout_per_mb_s: NonNegativeInt = 20
     job_retries: NonNegativeInt = 5
     retry_intervals_s: tuple[NonNegativeInt, ...] = (1, 3, 10, 30, 60)
     # How long after its job timeout an abandoned job (its worker was killed) is retried.
@@ -84,3 +87,8 @@ class Settings(BaseModel):
                 f"invalid setting LIVEBLOG_{str(first['loc'][0]).upper()}: expected {expected}, "
                 f"found {first.get('input')!r}"
             ) from exc
+
+
+def job_timeout_for(settings: Settings, document_chars: int) -> int:
+    """A job's timeout for a document of ``document_chars`` characters (its body as sent)."""
+    return settings.job_timeout_s + -(-document_chars * settings.job_timeout_per_mb_s // 1_000_000)

@@ -464,3 +464,16 @@ def test_a_worker_leaves_its_command_channel_within_seconds_whatever_the_thread_
         runtime.configure(settings)
     assert not worker.pubsub_thread.is_alive()
     assert took < 3, f"leaving the command channel took {took:.1f} s"
+
+
+def test_a_jobs_timeout_grows_with_its_document(conn, settings):
+    # the setting's 20 s for a page of a few KB, plus 20 s per MB: a 20,000-post document of
+    # 11 MB timed out on each of its six attempts at a flat 60 s before one finished
+    small, large = doc(STORM.read_bytes(), blog_id="small"), doc(b"x" * 2_500_000, blog_id="large")
+    assert submit(conn, small, settings) and submit(conn, large, settings)
+    queue = ingest_queue(conn, settings)
+    timeouts = {job.args[0]["blog_id"]: job.timeout for job in queue.get_jobs()}
+    assert timeouts == {"small": settings.job_timeout_s + 1, "large": settings.job_timeout_s + 50}
+    flat = settings.model_copy(update={"job_timeout_per_mb_s": 0})
+    assert submit(conn, doc(b"y" * 2_500_000, blog_id="flat"), flat)
+    assert [j.timeout for j in queue.get_jobs() if j.args[0]["blog_id"] == "flat"] == [settings.job_timeout_s]

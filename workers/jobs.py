@@ -57,7 +57,7 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
                 raise
             outcome = _dead_letter(
                 conn, payload, ident, "timed out",
-                f"a document processed within the job timeout ({runtime.settings().job_timeout_s}s)",
+                f"a document processed within the job timeout ({_timeout_of(get_current_job())}s)",
                 f"still running at the timeout on the last allowed attempt ({exc})",
             )
         except InputRejected as exc:
@@ -80,6 +80,11 @@ def handle(conn: redis.Redis, payload: object, *, job_id: str | None = None) -> 
         )
         record_job_duration(conn, time.perf_counter() - started, prefix=runtime.settings().key_prefix)
         return {"status": outcome.status, "reason": outcome.reason, **outcome.counts()}
+
+
+def _timeout_of(job) -> int:
+    """The job's own timeout (it grows with the document's size), else the setting."""
+    return int(job.timeout) if job is not None and job.timeout else runtime.settings().job_timeout_s
 
 
 def _identity(payload: object) -> dict[str, str]:

@@ -29,7 +29,7 @@ class StallingEnricher(PlainEnricher):
 
 
 def test_a_job_that_stalls_past_its_timeout_is_retried_then_dead_lettered(conn, settings):
-    settings = settings.model_copy(update={"job_timeout_s": 1, "job_retries": 1})
+    settings = settings.model_copy(update={"job_timeout_s": 1, "job_timeout_per_mb_s": 0, "job_retries": 1})
     runtime.configure(settings, StallingEnricher())
     try:
         assert submit(conn, doc(STORM.read_bytes(), blog_id="stuck"), settings)

@@ -131,3 +131,55 @@ def test_the_same_references_in_cdata_comments_and_as_escaped_text_are_text():
 def test_valid_character_references_are_read():
     [post] = parse(feed_doc(one_item("Caf&#233; &#x1F600; &#9;ok.", title="&#x2014;"))).posts
     assert (post.title, post.body) == ("\u2014", "Café \U0001f600 ok.")
+
+
+def rss_dated(pub_date: str) -> str:
+    return (f'<rss version="2.0"><channel><title>t</title><item><guid>a</guid><title>Bridge</title>'
+            f"<pubDate>{pub_date}</pubDate></item></channel></rss>")
+
+
+def atom_dated(published: str) -> str:
+    return ('<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id><entry><id>a</id>'
+            f"<title>Bridge</title><published>{published}</published></entry></feed>")
+
+
+@pytest.mark.parametrize(("xml", "what", "why"), [
+    # feedparser's fallback read these as other dates (2023-12-27T19:21Z, 2025-01-01, 2001-01-01)...
+    (rss_dated("Mon, 01 Jan 2024 00:00:00 +9999"), "invalid published", "UTC offset +9999 is beyond 24 hours"),
+    (atom_dated("2024-13-45T10:00:00Z"), "invalid published", "month must be in 1..12"),
+    (rss_dated("Mon, 01 Jan 0001 00:00:00 GMT"), "invalid published", "year 0001"),
+    # ...raised ValueError: year 10000 is out of range...
+    (atom_dated("9999-12-31T23:59:59-12:00"), "invalid published", "date value out of range"),
+    # ...or left "no posts" without naming the date
+    (rss_dated("Wed, 31 Feb 2024 10:00:00 GMT"), "invalid published", "day is out of range for month"),
+])
+def test_an_invalid_date_is_rejected_naming_it_never_read_as_another_date(xml, what, why):
+    with pytest.raises(InputRejected) as caught:
+        parse(feed_doc(xml))
+    error = caught.value
+    assert error.reason == "no posts"
+    assert what in error.found and why in error.found
+    assert "expected an ISO 8601 or RFC 822 string" in error.found
+
+
+def test_an_item_with_an_invalid_date_is_skipped_with_a_warning_naming_the_date():
+    xml = rss_dated("Sat, 12 Jul 2025 09:00:00 GMT").replace(
+        "</channel>", "<item><guid>b</guid><title>Bad</title><pubDate>Mon, 01 Jan 2024 00:00:00 +9999</pubDate>"
+                      "</item></channel>")
+    doc = parse(feed_doc(xml))
+    assert [p.title for p in doc.posts] == ["Bridge"]
+    [warning] = doc.warnings
+    assert "skipped entry 'b'" in warning and "'Mon, 01 Jan 2024 00:00:00 +9999'" in warning
+
+
+@pytest.mark.parametrize(("xml", "utc"), [
+    (rss_dated("Sat, 12 Jul 2025 09:00:00 +01:00"), datetime(2025, 7, 12, 8, 0, tzinfo=timezone.utc)),
+    (rss_dated("Sat, 12 Jul 2025"), datetime(2025, 7, 12, 0, 0, tzinfo=timezone.utc)),
+    (rss_dated("Sat, 12 Jul 2025 09:00:00 PDT"), datetime(2025, 7, 12, 16, 0, tzinfo=timezone.utc)),
+    (atom_dated("2025-07-12 09:00:00 +0100"), datetime(2025, 7, 12, 8, 0, tzinfo=timezone.utc)),
+    (atom_dated("2025-07-12T09:00:00 Z"), datetime(2025, 7, 12, 9, 0, tzinfo=timezone.utc)),
+])
+def test_unusual_but_valid_dates_are_read_without_feedparser(xml, utc):
+    # these were read by feedparser's fallback (the colon offset was even dropped, 09:00 read as UTC)
+    [post] = parse(feed_doc(xml)).posts
+    assert post.published_at == utc

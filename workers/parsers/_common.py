@@ -202,18 +202,46 @@ def _from_parts(parts: list | tuple) -> datetime:
     return datetime(*parts)
 
 
+# ISO 8601 with a space before its zone ("2025-07-12 09:00:00 +0100", "...T09:00:00 Z"), as some feeds write it
+_SPACED_ZONE = re.compile(r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s+(Z|[+-]\d{2}(?::?\d{2})?)")
+_ISO_SHAPE = re.compile(r"[+-]?\d{4}-\d{2}")  # an ISO 8601 calendar date: never read any other way
+_RFC822_DATE_ONLY = re.compile(r"(?:[A-Za-z]+,\s*)?\d{1,2}\s+[A-Za-z]+\s+\d{4}")  # "Sat, 12 Jul 2025": midnight
+_COLON_OFFSET = re.compile(r"(\d:\d{2}\s+[+-]\d{2}):(\d{2})$")  # "09:00:00 +01:00" -> "09:00:00 +0100"
+_STANDALONE_NUMBER = re.compile(r"(?<![\w:+-])\d+(?![\w:])")  # day or year; not a time part, not an offset
+
+
 def _from_string(text: str) -> datetime | None:
+    """None when the notation is unrecognised; ValueError naming the problem when it is recognised
+    (ISO 8601 or RFC 822) but not a valid time: a month 13, a 31 February, an offset of 99 hours."""
     if not text:
         return None
+    if text.lstrip("-").replace(".", "", 1).isdigit():
+        return _from_epoch(float(text))
+    iso = _SPACED_ZONE.fullmatch(text)
     try:
-        return _from_epoch(float(text)) if text.lstrip("-").replace(".", "", 1).isdigit() else dateparser.isoparse(text)
+        return dateparser.isoparse(f"{iso[1]}{iso[2]}" if iso else text)
     except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if iso or _ISO_SHAPE.match(text):
+            raise
+    return _from_rfc822(text)
+
+
+def _from_rfc822(text: str) -> datetime | None:
+    """RFC 822 / 2822 (RSS ``pubDate``) read by ``email.utils`` (no zone, ``-0000`` or an unknown zone
+    name: naive), but a field it would misread or cannot hold is an error, not another date."""
+    if _RFC822_DATE_ONLY.fullmatch(text):
+        text += " 00:00:00"
+    text = _COLON_OFFSET.sub(r"\1\2", text)  # "+01:00" would be dropped as an unknown zone name
+    fields = email.utils.parsedate_tz(text)
+    if fields is None:
         return None
-    return parsed
+    year = fields[0]
+    for token in _STANDALONE_NUMBER.findall(text):
+        if len(token) > 2 and int(token) < 100:  # email.utils reads "0001" as a two-digit year: 2001
+            raise ValueError(f"year {token} is before year 100 (an RFC 822 reader would take it for {year})")
+    if not -86_400 < (fields[9] or 0) < 86_400:
+        raise ValueError(f"UTC offset {text.split()[-1]} is beyond 24 hours")
+    return email.utils.parsedate_to_datetime(text)  # ValueError: "day is out of range for month", ...
 
 
 # --------------------------------------------------------------------------- bodies

@@ -14,8 +14,7 @@ import bisect
 import email.utils
 import io
 import re
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import feedparser
 
@@ -44,6 +43,8 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
             drafts.append(_draft(entry, raw, base))
         except InputRejected as exc:
             warnings.append(f"skipped entry {entry.get('id') or entry.get('title')!r:.80}: {exc}")
+    if not drafts:  # say why each entry was skipped, not just that no post was found
+        raise InputRejected("no posts", expected=EXPECTED, found="; ".join(warnings[:3]))
     posts, dropped = assemble(raw, drafts, expected=EXPECTED)
     return ParsedDocument(format="rss", blog=_blog_meta(raw, feed.feed, base), posts=posts, warnings=warnings + dropped)
 
@@ -147,17 +148,17 @@ def _author(entry: feedparser.FeedParserDict) -> str | None:
 
 
 def _time(entry: feedparser.FeedParserDict, key: str, raw: RawDocument) -> datetime | None:
-    """The feed's own string first (naive -> blog zone); feedparser's UTC reading as a fallback."""
+    """The feed's own string, read as every format reads times (naive -> blog zone).
+
+    feedparser's own reading (``published_parsed``) is not a fallback: it turns an invalid date
+    into another one (month 13 of 2024 is January 2025, an offset of +9999 moves the post four
+    days, year 0001 is 2001) or into a year past 9999. A date that ``to_utc`` refuses is an
+    invalid date, named in the entry's warning.
+    """
     text = dict.get(entry, key)  # plain dict access: FeedParserDict would alias updated -> published
     if not text:
         return None
-    try:
-        return to_utc(text, stamps.zone(raw.options.tz), what=key)
-    except InputRejected:
-        parsed: time.struct_time | None = dict.get(entry, f"{key}_parsed")
-        if parsed is None:
-            raise
-        return datetime(*parsed[:6], tzinfo=timezone.utc)
+    return to_utc(text, stamps.zone(raw.options.tz), what=key)
 
 
 def _body(entry: feedparser.FeedParserDict, base: str | None) -> Extracted:

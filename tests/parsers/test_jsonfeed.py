@@ -133,3 +133,40 @@ def test_html_body_in_mapping_is_read_as_html():
 
 def test_lookup_follows_list_indexes():
     assert jsonfeed.lookup({"a": [{"b": "c"}]}, "a.0.b") == "c"
+
+
+def json_feed(item: dict | None = None, **feed) -> dict:
+    item = {"id": "1", "title": "T", "content_text": "Body", "date_published": "2024-01-01T00:00:00Z", **(item or {})}
+    return {"version": "https://jsonfeed.org/version/1.1", **feed, "items": [item]}
+
+
+@pytest.mark.parametrize("value", [5, ["https://a.example/"], {"url": "https://a.example/"}, True])
+def test_a_feed_url_field_that_is_not_a_string_is_ignored_with_a_warning(value):
+    # "home_page_url": 5 was AttributeError: 'int' object has no attribute 'strip'
+    doc = parse(json_doc(json_feed(home_page_url=value, title=7, description=[1])))
+    assert doc.blog.url is None and doc.blog.title is None and doc.blog.standfirst is None
+    assert [p.title for p in doc.posts] == ["T"]
+    assert f'ignored "home_page_url": expected a string, found {jsonfeed.describe(value)}' in doc.warnings
+    assert 'ignored "title": expected a string, found number 7' in doc.warnings
+    assert 'ignored "description": expected a string, found a list of 1 number' in doc.warnings
+
+
+@pytest.mark.parametrize(("field", "value", "found"), [
+    ("title", ["a", "b"], "a list of 2 strings"),
+    ("content_html", {"x": 1}, "an object with keys ['x']"),
+    ("content_text", 42, "number 42"),
+    ("url", 7, "number 7"),
+    ("id", {"n": 1}, "an object with keys ['n']"),
+])
+def test_an_item_field_of_the_wrong_type_is_a_warning_naming_item_and_field(field, value, found):
+    # these were read silently as an empty title, body, link or id
+    doc = parse(json_doc(json_feed({field: value, "content_html": "<p>Html</p>"} if field != "content_html"
+                                   else {field: value})))
+    [post] = doc.posts
+    assert f'item 0: ignored "{field}": expected a string, found {found}' in doc.warnings
+    assert post.body in ("Html", "Body") and (field == "title") == (post.title == "")
+
+
+def test_a_wrong_typed_content_text_falls_back_to_the_summary():
+    doc = parse(json_doc(json_feed({"content_text": ["x"], "summary": "From the summary"})))
+    assert doc.posts[0].body == "From the summary"

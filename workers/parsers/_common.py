@@ -405,9 +405,9 @@ def looks_like_html(text: str) -> bool:
     return body is not None and body.css_first("*") is not None
 
 
-def http_url(href: str | None, base: str | None) -> str | None:
-    """An absolute http(s) URL, or None (``javascript:``, ``mailto:`` and junk are not links)."""
-    if not href or not href.strip():
+def http_url(href: object, base: str | None) -> str | None:
+    """An absolute http(s) URL, or None (``javascript:``, ``mailto:``, junk and non-strings are not links)."""
+    if not isinstance(href, str) or not href.strip():
         return None
     try:
         url = urljoin(base or "", href.strip())

@@ -78,36 +78,51 @@ def _parse_json_feed(raw: RawDocument, feed: dict) -> ParsedDocument:
     items = feed.get("items")
     if not isinstance(items, list):
         raise InputRejected("no posts", expected='a JSON Feed "items" list', found=describe(items))
-    base = http_url(feed.get("home_page_url"), None) or source_url(raw)
+    notes: list[str] = []
+    base = http_url(_string(feed, "home_page_url", notes), None) or source_url(raw)
+    title, description = _string(feed, "title", notes), _string(feed, "description", notes)
     tz = stamps.zone(raw.options.tz)
-    drafts, warnings = _collect(items, lambda item: _feed_draft(item, tz, base))
+    drafts, warnings = _collect(items, lambda item, item_notes: _feed_draft(item, tz, base, item_notes))
     posts, dropped = _assemble(raw, drafts, warnings, 'JSON Feed items with "date_published"')
-    blog = BlogMeta(id=raw.blog_id, title=_str(feed.get("title")) or None, url=base,
-                    standfirst=_str(feed.get("description")) or None)
-    return ParsedDocument(format="json", blog=blog, posts=posts, warnings=warnings + dropped)
+    blog = BlogMeta(id=raw.blog_id, title=_str(title) or None, url=base, standfirst=_str(description) or None)
+    return ParsedDocument(format="json", blog=blog, posts=posts, warnings=notes + warnings + dropped)
 
 
-def _feed_draft(item: dict, tz: tzinfo, base: str | None) -> Draft:
+def _string(obj: dict, key: str, notes: list[str]) -> str | None:
+    """``obj[key]`` when it is a string (JSON Feed's type for every text and URL field), None when
+    absent or null; another type is ignored with a note naming the field, never read as text."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    notes.append(f'ignored "{key}": expected a string, found {describe(value)}')
+    return None
+
+
+def _feed_draft(item: dict, tz: tzinfo, base: str | None, notes: list[str]) -> Draft:
     published, modified = item.get("date_published"), item.get("date_modified")
     if not published and not modified:
         raise InputRejected("undated item", expected='"date_published"', found="neither it nor \"date_modified\"")
     item_id = item.get("id")
+    if item_id is not None and not isinstance(item_id, str | int) or isinstance(item_id, bool):
+        notes.append(f'ignored "id": expected a string, found {describe(item_id)}')
     return Draft(
-        title=_str(item.get("title")),
-        body=_feed_body(item, base),
+        title=_str(_string(item, "title", notes)),
+        body=_feed_body(item, base, notes),
         published_at=to_utc(published or modified, tz, what="date_published"),
         updated_at=to_utc(modified, tz, what="date_modified") if published and modified else None,
         author=author_name(item.get("authors")) or author_name(item.get("author")),
-        url=http_url(item.get("url") if isinstance(item.get("url"), str) else None, base),
-        source_id=str(item_id) if isinstance(item_id, str | int) and str(item_id).strip() else None,
+        url=http_url(_string(item, "url", notes), base),
+        source_id=str(item_id) if isinstance(item_id, str | int) and not isinstance(item_id, bool)
+        and str(item_id).strip() else None,
     )
 
 
-def _feed_body(item: dict, base: str | None) -> Extracted:
-    html, text = item.get("content_html"), item.get("content_text") or item.get("summary")
-    if isinstance(html, str) and html.strip():
+def _feed_body(item: dict, base: str | None, notes: list[str]) -> Extracted:
+    html = _string(item, "content_html", notes)
+    text = _string(item, "content_text", notes) or _string(item, "summary", notes)
+    if html and html.strip():
         return html_fragment_to_paragraphs(html, base_url=base)
-    return text_to_paragraphs(text) if isinstance(text, str) else Extracted()
+    return text_to_paragraphs(text) if text else Extracted()
 
 
 # --------------------------------------------------------------------------- generic mapping
@@ -188,7 +203,7 @@ def _parse_mapped(raw: RawDocument, data: object, mapping: Mapping) -> ParsedDoc
                             expected=f"a list of objects at {mapping.items!r}", found=describe(items))
     blog = _mapped_blog(raw, data, mapping)
     tz = stamps.zone(raw.options.tz)
-    drafts, warnings = _collect(items, lambda item: _mapped_draft(item, mapping, tz, blog.url))
+    drafts, warnings = _collect(items, lambda item, notes: _mapped_draft(item, mapping, tz, blog.url))
     posts, dropped = _assemble(raw, drafts, warnings, f"items with a time at {mapping.time!r}")
     return ParsedDocument(format="json", blog=blog, posts=posts, warnings=warnings + dropped)
 
@@ -245,16 +260,20 @@ def _mapped_blog(raw: RawDocument, data: object, mapping: Mapping) -> BlogMeta:
 
 
 def _collect(items: list, make) -> tuple[list[Draft], list[str]]:
-    """Drafts from the items that are usable; a warning for each one that is not."""
+    """Drafts from the items that are usable; a warning for each one that is not, and for each
+    field of a kept item that ``make(item, notes)`` noted as ignored."""
     drafts, warnings = [], []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             warnings.append(f"skipped item {index}: expected an object, found {describe(item)}")
             continue
+        notes: list[str] = []
         try:
-            drafts.append(make(item))
+            drafts.append(make(item, notes))
         except InputRejected as exc:
             warnings.append(f"skipped item {index}: {exc}")
+            continue
+        warnings.extend(f"item {index}: {note}" for note in notes)
     return drafts, warnings
 
 

@@ -62,3 +62,38 @@ def test_file_name_does_not_decide_the_format():
     raw = RawDocument.from_bytes(body, blog_id="t", source="misleading-name.html",
                                  fetched_at=datetime(2025, 10, 14, tzinfo=timezone.utc))
     assert parse(raw).format == "rss"
+
+
+RSS = ('<rss version="2.0"><channel><title>t</title><item><guid>a</guid><title>Bridge</title>'
+       "<pubDate>Sat, 12 Jul 2025 09:00:00 GMT</pubDate></item></channel></rss>")
+
+
+LONG_PROLOGUES = [  # the first 4096 characters were all prologue, and the feed or page was rejected as text
+    '<?xml version="1.0"?>\n<!-- ' + "c" * 5000 + " -->\n",
+    "<?xml-stylesheet " + "x" * 5000 + "?>",
+    '<!DOCTYPE rss PUBLIC "-//x//' + "y" * 5000 + '//EN" "http://example.com/rss.dtd">',
+]
+
+
+@pytest.mark.parametrize("prologue", LONG_PROLOGUES)
+def test_a_long_prologue_does_not_hide_the_root(prologue):
+    assert detect_format(prologue + RSS) == "rss"
+    assert detect_format(prologue + "<html><body>") == "html"
+    raw = RawDocument.from_bytes((prologue + RSS).encode(), blog_id="t", source="feed",
+                                 fetched_at=datetime(2025, 10, 14, tzinfo=timezone.utc))
+    assert [p.title for p in parse(raw).posts] == ["Bridge"]
+
+
+def test_a_long_internal_subset_does_not_hide_the_root():
+    subset = '<!ATTLIST rss note CDATA "a > <b> ]">\n' * 300 + "<!-- ]> -->\n"
+    assert detect_format(f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n{subset}]>\n{RSS}') == "rss"
+
+
+@pytest.mark.parametrize("body", [
+    "<!-- " + "x" * 2_000_000,                           # a comment never closed
+    "<!DOCTYPE rss [" + '<!ENTITY a "x">' * 200_000,      # an internal subset never closed
+    "<!DOCTYPE rss [" + "<" * 900_000,
+    "<!-- -->" * 300_000 + RSS,                           # the root beyond the first million characters
+])
+def test_an_endless_prologue_is_text_after_bounded_work(body):
+    assert detect_format(body) == "text"

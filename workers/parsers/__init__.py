@@ -64,16 +64,34 @@ def decode_body(raw: RawDocument) -> str:
 
 
 FEED_ROOTS = ("rss", "feed", "atom:feed", "rdf:rdf")
+PROLOGUE_LIMIT = 1_000_000  # characters searched for the root element, past comments and doctype
+
+_QUOTED = r"""(?:"[^"]*+"|'[^']*+')"""
+# One prologue item: XML declaration or processing instruction, comment, doctype with its internal
+# subset (whose declarations may quote ">" or "<"), or another <!...> declaration. Atomic groups and
+# possessive quantifiers keep a failed match linear.
+_PROLOGUE_ITEM = re.compile(
+    rf"""(?>
+        <\?.*?\?>
+      | <!--.*?-->
+      | <!doctype(?>[^\["'>]|{_QUOTED})*+
+        (?>\[(?>[^\]"'<]|{_QUOTED}|<!--.*?-->|<(?>[^"'>]|{_QUOTED})*+>)*+\])?
+        \s*>
+      | <![a-z][^>]*+>
+    )""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
 
 
 def detect_format(body: str) -> str:
     """JSON by its first character; markup by its root element; anything else is text.
 
     The root is the first element after the XML declaration, comments, processing
-    instructions and doctype, so a feed with a leading comment or stylesheet is still
-    a feed, and a page whose first tag is <article> is still HTML.
+    instructions and doctype (however long, within the first PROLOGUE_LIMIT characters),
+    so a feed with a leading comment or stylesheet is still a feed, and a page whose
+    first tag is <article> is still HTML.
     """
-    head = body.lstrip("\ufeff \t\r\n")[:4096].lower()
+    head = body.lstrip("\ufeff \t\r\n")[:PROLOGUE_LIMIT]
     if head.startswith(("{", "[")):
         return "json"
     if not head.startswith("<"):
@@ -81,22 +99,18 @@ def detect_format(body: str) -> str:
     root = _root_element(head)
     if root in FEED_ROOTS:
         return "rss"
-    return "html" if root or head.startswith("<!doctype html") else "text"
+    return "html" if root or head[:14].lower() == "<!doctype html" else "text"
 
 
 def _root_element(head: str) -> str | None:
-    """The name of the first element, skipping <?...?>, <!--...--> and <!...> prologue items."""
+    """The lower-cased name of the first element, skipping <?...?>, <!--...--> and <!doctype ...> items."""
     pos = 0
     while (start := head.find("<", pos)) != -1:
-        if head.startswith("<!--", start):
-            end = head.find("-->", start + 4)
-            pos = end + 3 if end != -1 else len(head)
-        elif head.startswith(("<?", "<!"), start):
-            end = head.find(">", start)
-            pos = end + 1 if end != -1 else len(head)
-        else:
-            name = "".join(takewhile(lambda ch: not ch.isspace() and ch not in "/>", head[start + 1 : start + 64]))
-            return name if name[:1].isalpha() else None
+        if item := _PROLOGUE_ITEM.match(head, start):
+            pos = item.end()
+            continue
+        name = "".join(takewhile(lambda ch: not ch.isspace() and ch not in "/>", head[start + 1 : start + 64]))
+        return name.lower() if name[:1].isalpha() else None
     return None
 
 

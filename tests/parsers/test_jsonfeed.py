@@ -170,3 +170,11 @@ def test_an_item_field_of_the_wrong_type_is_a_warning_naming_item_and_field(fiel
 def test_a_wrong_typed_content_text_falls_back_to_the_summary():
     doc = parse(json_doc(json_feed({"content_text": ["x"], "summary": "From the summary"})))
     assert doc.posts[0].body == "From the summary"
+
+
+def test_a_byte_order_mark_before_the_json_is_skipped():
+    # was "invalid JSON: Unexpected UTF-8 BOM", though detection and the other formats skip it
+    body = "\ufeff".encode() + json.dumps(json_feed()).encode()
+    raw = RawDocument.from_bytes(body, blog_id="j", source="bom.json", fetched_at=FETCHED)
+    doc = parse(raw)
+    assert doc.format == "json" and [p.title for p in doc.posts] == ["T"]

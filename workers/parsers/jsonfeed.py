@@ -44,8 +44,9 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
 
 
 def _load(body: str) -> object:
+    """The decoded document; a UTF-8 byte order mark before it is not part of the JSON (as for the other formats)."""
     try:
-        return load_json(body)
+        return load_json(body.removeprefix("\ufeff"))
     except RecursionError as exc:
         raise InputRejected("JSON nested too deeply", expected="a JSON document of ordinary depth",
                             found="nesting beyond the parser's recursion limit") from exc

@@ -183,3 +183,31 @@ def test_unusual_but_valid_dates_are_read_without_feedparser(xml, utc):
     # these were read by feedparser's fallback (the colon offset was even dropped, 09:00 read as UTC)
     [post] = parse(feed_doc(xml)).posts
     assert post.published_at == utc
+
+
+LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n <!ENTITY lol "lol">\n'
+          + "".join(f' <!ENTITY lol{i} "{("&lol" + str(i - 1 if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
+          + "]>\n")
+
+
+@pytest.mark.parametrize(("prologue", "declaration", "line"), [
+    (LAUGHS, "'<!ENTITY lol'", 3),                                           # was "undefined entity"
+    ('<!DOCTYPE rss [<!ENTITY big "' + "x" * 100_000 + '">]>\n', "'<!ENTITY big'", 1),  # was "syntax error"
+    ('<!DOCTYPE rss [<!ENTITY % p "x">]>\n', "'<!ENTITY % p'", 1),
+    ('<!DOCTYPE rss [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n', "'<!ENTITY e'", 1),
+])
+def test_an_entity_declaration_is_refused_by_name(prologue, declaration, line):
+    xml = prologue + rss_dated("Sat, 12 Jul 2025 09:00:00 GMT").replace("Bridge", "Bridge &lol9;")
+    with pytest.raises(InputRejected) as caught:
+        parse(feed_doc(xml))
+    error = caught.value
+    assert error.reason == "entity declarations are not allowed"
+    assert error.expected == "an RSS 2.0 or Atom document without <!ENTITY> declarations"
+    assert error.found.startswith(f"an entity declaration {declaration} at line {line}, column ")
+
+
+def test_an_entity_declaration_as_text_is_text():
+    xml = rss_dated("Sat, 12 Jul 2025 09:00:00 GMT").replace(
+        "<title>Bridge</title>", "<title><![CDATA[The <!ENTITY x> tag]]></title><!-- <!ENTITY y> -->")
+    [post] = parse(feed_doc(xml)).posts
+    assert "tag" in post.title

@@ -30,6 +30,7 @@ from workers.parsers._common import (
 EXPECTED = "an RSS 2.0 or Atom feed with at least one <item> or <entry>"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY\s+(?:%\s+)?[^\s>]{0,40}")
 _LITERAL_SPANS = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>", re.DOTALL)  # where "&#…;" is just text
 
 
@@ -55,6 +56,7 @@ def _read(raw: RawDocument, body: str) -> feedparser.FeedParserDict:
     The body is already decoded text, so the HTTP-style charset overrides whatever
     the XML declaration claims.
     """
+    _refuse_entity_declarations(body)
     _refuse_invalid_char_refs(body)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if source_url(raw):
@@ -71,6 +73,27 @@ def _read(raw: RawDocument, body: str) -> feedparser.FeedParserDict:
         raise InputRejected("no posts", expected=EXPECTED,
                             found=f"a {feed.version} feed titled {feed.feed.get('title')!r:.80} with no items")
     return feed
+
+
+def _refuse_entity_declarations(body: str) -> None:
+    """Reject a DTD entity declaration by name. Feeds have no use for one, expat refuses to expand
+    a "billion laughs" chain, and feedparser, which rewrites the doctype before parsing, turns
+    any declaration into "undefined entity" or "syntax error" on XML that is well-formed."""
+    if "<!ENTITY" not in body:
+        return
+    literal = [m.span() for m in _LITERAL_SPANS.finditer(body)]
+    starts = [start for start, _ in literal]
+    for declaration in _ENTITY_DECLARATION.finditer(body):
+        k = bisect.bisect_right(starts, declaration.start()) - 1
+        if k >= 0 and declaration.start() < literal[k][1]:
+            continue  # in a comment or CDATA section: text
+        line = body.count("\n", 0, declaration.start()) + 1
+        column = declaration.start() - (body.rfind("\n", 0, declaration.start()) + 1)
+        raise InputRejected(
+            "entity declarations are not allowed",
+            expected="an RSS 2.0 or Atom document without <!ENTITY> declarations",
+            found=f"an entity declaration {declaration.group(0)!r} at line {line}, column {column}",
+        )
 
 
 def _refuse_invalid_char_refs(body: str) -> None:

@@ -179,11 +179,12 @@ def test_what_the_hostile_files_publish_is_clean_text(run):
     assert [p["title"] for p in blocks] and not any("onerror" in p["title"] + p["body"] or "cookie" in p["body"]
                                                    for p in blocks)
     assert jsonld["data"]["post"]["title"].startswith("Headline")
-    # invalid UTF-8 is refused with where the first bad byte is; an XML DOCTYPE is refused outright
+    # invalid UTF-8 is refused with where the first bad byte is; an XML entity declaration is refused by name
     assert letters["utf8-lone-continuation.txt"]["reason"] == "invalid UTF-8"
     assert letters["utf8-lone-continuation.txt"]["found"].startswith("byte 0x80 at offset")
     for name in ("rss-external-entity.xml", "rss-entity-expansion.xml"):
-        assert letters[name]["reason"] == "invalid XML", name
+        assert letters[name]["reason"] == "entity declarations are not allowed", name
+        assert letters[name]["found"].startswith("an entity declaration '<!ENTITY "), name
     for name in ("empty.txt", "whitespace-only.txt"):
         assert letters[name]["reason"] == "empty document", name
     assert results["json-deep-array-3000.json"][0]["reason"] == "JSON nested too deeply"

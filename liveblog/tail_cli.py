@@ -9,10 +9,13 @@ told how many entries it missed instead of silently skipping them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 
 from liveblog import connect as connecting
 from liveblog import consume
@@ -112,8 +115,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
             position = ">"
             continue
         for entry_id, fields in entries:
-            done = emit(fields)
-            conn.xack(stream, args.group, entry_id)
+            with _ctrl_c_after():  # printed and acknowledged, or neither printed: never printed, left pending
+                done = emit(fields)
+                conn.xack(stream, args.group, entry_id)
             if done:
                 return 0
         if not entries and args.follow:
@@ -121,6 +125,23 @@ def cmd_tail(args: argparse.Namespace) -> int:
             position = "0"
         elif not entries:
             return 0
+
+
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Ctrl-C inside the block takes effect when the block ends: an entry printed and not yet
+    acknowledged would be printed again by the next ``tail --group`` (seen under load)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def cmd_trim(args: argparse.Namespace) -> int:

@@ -123,3 +123,19 @@ def test_follow_without_a_group_reads_from_the_start_and_keeps_waiting(conn, set
     [new] = tail.read(1, timeout_s=ARRIVAL_BUDGET_S)
     assert new["data"]["blog"]["id"] == "valley" and new["data"]["post"]["title"] == "Sallow End rescue"
     assert tail.stop() == 130
+
+
+def test_ctrl_c_while_an_entry_is_printed_waits_for_its_acknowledgement():
+    # the interrupt lands between printing an entry and acknowledging it: it is raised only after
+    import os
+
+    from liveblog.tail_cli import _ctrl_c_after
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with _ctrl_c_after():
+            steps.append("printed")
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("acknowledged")
+    assert steps == ["printed", "acknowledged"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

@@ -8,9 +8,9 @@ surname the same way. Built once per document, immutable, safe to share across t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 
 from rapidfuzz import fuzz
@@ -36,16 +36,13 @@ class DocumentContext:
         """Count full-name mentions over all texts. A surname shared by two people goes to the curated
         one (news figures are quoted; the blog's own reporters share their surnames), then to the more
         frequent, then to the alphabetically first, so the result does not depend on post order."""
-        titled = frozenset().union(*(_titled_of(text) for text in texts)) if texts else frozenset()
+        titled = frozenset().union(*[t for t in map(_titled_of, texts) if t])
         counts: dict[str, Counter[str]] = {}
         for text in texts:
             for key, canonicals in _full_names_of(text, titled):
                 counts.setdefault(key, Counter()).update(canonicals)
-        curated = {p.canonical for p in people()}
-        alone: Counter[str] = Counter()
-        for text in texts:
-            alone.update(_lone_words_of(text))
-        variants = _variants(counts, curated, alone)
+        curated = _curated()
+        variants = _variants(counts, curated, lambda key: sum(_lone_words_of(text)[key] for text in texts))
         best = {key: min(c.items(), key=lambda kv: (kv[0] not in curated, -kv[1], kv[0]))[0] for key, c in counts.items()}
         best = {key: variants.get(name, name) for key, name in best.items()}
         return cls(MappingProxyType(best), titled, MappingProxyType(variants))
@@ -54,7 +51,12 @@ class DocumentContext:
         return self.surnames.get(surname_key)
 
 
-def _variants(counts: dict[str, Counter[str]], curated: set[str], alone: Counter[str]) -> dict[str, str]:
+@cache
+def _curated() -> frozenset[str]:
+    return frozenset(p.canonical for p in people())
+
+
+def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: Callable[[str], int]) -> dict[str, str]:
     """Full names one person goes by on a page, spelt differently ("Alasdair Macintosh",
     "Alasdair McIntosh", "Alasdair Mackintosh"): the same given name and surnames of at least
     FUZZY_MIN_LENGTH letters within FUZZY_THRESHOLD of each other. Each maps to the curated
@@ -65,20 +67,23 @@ def _variants(counts: dict[str, Counter[str]], curated: set[str], alone: Counter
         for name, n in names.items():
             if fold(name.split()[-1]) == key:  # each mention once, under its own surname
                 mentions[name] += n
-    for name in list(mentions):
-        mentions[name] += alone[fold(name.split()[-1])]  # "Mr Mackintosh" speaks for its spelling
     by_given: dict[str, list[str]] = {}
     for name in sorted(mentions):
         parts = name.split()
         if len(parts) >= 2 and len(parts[-1]) >= FUZZY_MIN_LENGTH:
             by_given.setdefault(fold(parts[0]), []).append(name)
     out: dict[str, str] = {}
+    counted: set[str] = set()
     for names in by_given.values():
         for i, name in enumerate(names):
             group = [other for other in names
                      if fuzz.ratio(fold(name.split()[-1]), fold(other.split()[-1])) >= FUZZY_THRESHOLD]
             if len(group) < 2:
                 continue
+            for g in group:
+                if g not in counted:  # "Mr Mackintosh" speaks for its spelling (asked only for variants)
+                    counted.add(g)
+                    mentions[g] += alone(fold(g.split()[-1]))
             best = min(group, key=lambda g: (g not in curated, -mentions[g], g))
             if best != name:
                 out[name] = best

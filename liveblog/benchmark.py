@@ -968,7 +968,7 @@ def _new_per_poll(text: str) -> int:
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
-    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-47 s on the 2-core machines of rounds 13 and 14 (docs/performance.md)")
+    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-55 s on the 2-core machines of rounds 13 to 15 (docs/performance.md)")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
     parser.add_argument("--new-per-poll", type=_new_per_poll, default=None, metavar="K",
                         help="new posts per re-polled 40-post page (default 2, 95%% duplicates; 0: nothing new)")

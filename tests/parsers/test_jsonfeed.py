@@ -119,6 +119,15 @@ def test_epoch_milliseconds_are_refused_rather_than_misread():
     assert "milliseconds" in doc.warnings[0]
 
 
+def test_a_year_alone_is_refused_not_read_as_seconds_after_1970():
+    payload = {"data": {"posts": [{"uuid": "a", "headline": "A", "published": "2025"},
+                                  {"uuid": "b", "headline": "B", "published": 2025},
+                                  {"uuid": "c", "headline": "C", "published": 1757790000}]}}
+    doc = parse(json_doc(payload, MAPPING))
+    assert [p.title for p in doc.posts] == ["C"]  # were 1970-01-01T00:33:45Z
+    assert sum("a year alone (2025) is not a time" in w for w in doc.warnings) == 2
+
+
 def test_json_feed_without_items_list_is_no_posts():
     error = rejection({"version": "https://jsonfeed.org/version/1.1", "title": "Empty"})
     assert error.reason == "no posts"

@@ -191,6 +191,8 @@ def _to_datetime(value: object) -> datetime | None:
 
 
 def _from_epoch(seconds: float) -> datetime:
+    if seconds.is_integer() and 1000 <= seconds <= 9999:  # "2025" was read as 33 minutes past the 1970 epoch
+        raise ValueError(f"a year alone ({seconds:.0f}) is not a time: expected a full date, or epoch seconds")
     if not 0 <= seconds <= EPOCH_MAX_S:
         raise ValueError("epoch seconds out of range (milliseconds are not accepted)")
     return datetime.fromtimestamp(seconds, tz=timezone.utc)

@@ -21,7 +21,7 @@ class GroupState:
     last_delivered: str
     pending: int
     lag: int | None  # entries not yet delivered; None when Redis cannot tell
-    missed: int  # entries trimmed before this group read them (lower bound when lag is unknown)
+    missed: int  # entries trimmed before this group read them (at least this many when Redis cannot count)
 
 
 def ensure_group(conn: redis.Redis, stream: str, group: str) -> None:
@@ -62,8 +62,12 @@ def groups(conn: redis.Redis, stream: str) -> list[GroupState]:
         read = g.get("entries-read")
         if read is not None:
             missed = max(0, (added - int(read)) - length)
-        else:  # Redis cannot count; at least say whether the group's position was trimmed away
-            missed = 1 if first_id and _id(last) < first_id and added > length else 0
+        elif first_id and _id(last) < first_id and added > length:
+            # Redis cannot count (a group created after a trim): from the stream's start, it missed
+            # every entry trimmed; from a later position, at least one (Redis cannot say how many)
+            missed = added - length if _id(last) == (0, 0) else 1
+        else:
+            missed = 0
         out.append(GroupState(stream, _text(g["name"]), last, int(g.get("pending", 0)),
                               None if lag is None else int(lag), missed))
     return out

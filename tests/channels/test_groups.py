@@ -79,3 +79,11 @@ def test_trim_keeps_what_a_group_has_not_read(redis_url, conn, produced):
     conn.xgroup_destroy("liveblog:events", "late")
     conn.xgroup_destroy("liveblog:events", "slow")
     assert consume.safe_trim(conn, "liveblog:events", 5) == (len(produced) - 6 - 5, 0)
+
+
+@pytest.mark.reliability
+def test_a_group_created_after_a_trim_is_told_every_entry_it_will_never_see(redis_url, conn, produced):
+    conn.xtrim("liveblog:events", maxlen=10, approximate=False)
+    consume.ensure_group(conn, "liveblog:events", "late")  # from the start of what is left
+    (state,) = consume.groups(conn, "liveblog:events")
+    assert state.missed == len(produced) - 10  # was 1: Redis cannot count for such a group

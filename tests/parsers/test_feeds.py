@@ -211,3 +211,9 @@ def test_an_entity_declaration_as_text_is_text():
         "<title>Bridge</title>", "<title><![CDATA[The <!ENTITY x> tag]]></title><!-- <!ENTITY y> -->")
     [post] = parse(feed_doc(xml)).posts
     assert "tag" in post.title
+
+
+def test_a_feed_with_no_items_says_so_rather_than_an_empty_reason():
+    with pytest.raises(InputRejected) as caught:
+        parse(feed_doc('<rss version="2.0"><channel><title>Quiet</title></channel></rss>'))
+    assert caught.value.reason == "no posts" and "titled 'Quiet' with no items" in caught.value.found

@@ -44,7 +44,7 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
             drafts.append(_draft(entry, raw, base))
         except InputRejected as exc:
             warnings.append(f"skipped entry {entry.get('id') or entry.get('title')!r:.80}: {exc}")
-    if not drafts:  # say why each entry was skipped, not just that no post was found
+    if not drafts and warnings:  # say why each entry was skipped, not just that no post was found
         raise InputRejected("no posts", expected=EXPECTED, found="; ".join(warnings[:3]))
     posts, dropped = assemble(raw, drafts, expected=EXPECTED)
     return ParsedDocument(format="rss", blog=_blog_meta(raw, feed.feed, base), posts=posts, warnings=warnings + dropped)

@@ -289,3 +289,26 @@ def test_worker_processes_get_the_log_level_and_format_they_were_started_with(mo
     assert cli._supervise(args) == 0
     assert len(started) == 2
     assert all(c[3:8] == ["--log-format", "json", "--log-level", "DEBUG", "worker"] for c in started)
+
+
+def test_run_on_the_embedded_redis_gives_a_large_document_the_time_fakeredis_needs(tmp_path, monkeypatch):
+    # a 1 MB, 2,000-post feed took 122 s on fakeredis (6 s on redis-server): at 20 s per MB its
+    # first attempt timed out; the embedded run allows EMBEDDED_TIMEOUT_PER_MB_S instead
+    import fakeredis
+
+    from liveblog import cli
+    from producers.enqueue import ingest_queue
+    from schemas.settings import Settings
+
+    big = tmp_path / "big.txt"
+    text = "Title\n\n12:31 , Desk\n\n" + "word " * 400_000  # 2 MB
+    big.write_text(text)
+    server = fakeredis.FakeServer()
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(cli.connecting, "embedded", lambda: fakeredis.FakeRedis(server=server))
+    monkeypatch.setattr(cli, "_work", lambda *a, **k: None)  # enqueue only: the job is what is checked
+    args = cli.build_parser().parse_args(["run", str(big)])
+    cli.cmd_run(args)
+    [job] = ingest_queue(fakeredis.FakeRedis(server=server), Settings.from_env()).get_jobs()
+    per_mb = -(-len(text) * cli.EMBEDDED_TIMEOUT_PER_MB_S // 1_000_000)
+    assert job.timeout == Settings.from_env().job_timeout_s + per_mb  # 60 + 501 s, not 60 + 41

@@ -153,6 +153,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(f"liveblog: rejected {raw.source}: {exc}", file=sys.stderr)
             rejected += 1
             continue
+        for warning in doc.warnings:  # what was skipped or ignored, and why: stdout stays posts only
+            print(f"liveblog: {raw.source}: {warning}", file=sys.stderr)
         for post in doc.posts:
             sys.stdout.write(post.model_dump_json() + "\n")
     return 4 if rejected else 0

@@ -312,3 +312,16 @@ def test_run_on_the_embedded_redis_gives_a_large_document_the_time_fakeredis_nee
     [job] = ingest_queue(fakeredis.FakeRedis(server=server), Settings.from_env()).get_jobs()
     per_mb = -(-len(text) * cli.EMBEDDED_TIMEOUT_PER_MB_S // 1_000_000)
     assert job.timeout == Settings.from_env().job_timeout_s + per_mb  # 60 + 501 s, not 60 + 41
+
+
+def test_parse_tells_on_stderr_what_it_skipped_and_why(tmp_path):
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Feed", "items": [
+        {"id": "a", "title": "Good", "content_text": "a real post", "date_published": "2024-05-01T10:00:00Z"},
+        {"id": "b", "title": "Bad", "content_text": "no time", "date_published": "31 February"}]}
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(feed))
+    result = run_cli("parse", str(path))
+    assert result.returncode == 0, result.stderr.decode()
+    assert [p["title"] for p in ndjson(result.stdout)] == ["Good"]
+    err = result.stderr.decode()
+    assert f"liveblog: {path}: " in err and "31 February" in err  # the skipped item, named, with its reason

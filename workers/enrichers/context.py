@@ -36,7 +36,7 @@ class DocumentContext:
         """Count full-name mentions over all texts. A surname shared by two people goes to the curated
         one (news figures are quoted; the blog's own reporters share their surnames), then to the more
         frequent, then to the alphabetically first, so the result does not depend on post order."""
-        titled = frozenset().union(*[t for t in map(_titled_of, texts) if t])
+        titled = frozenset().union(*[t for t in map(titled_surnames, texts) if t])
         counts: dict[str, Counter[str]] = {}
         for text in texts:
             for key, canonicals in _full_names_of(text, titled):
@@ -75,15 +75,17 @@ def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: C
     out: dict[str, str] = {}
     counted: set[str] = set()
     for names in by_given.values():
-        for i, name in enumerate(names):
-            group = [other for other in names
-                     if fuzz.ratio(fold(name.split()[-1]), fold(other.split()[-1])) >= FUZZY_THRESHOLD]
+        if len(names) < 2:
+            continue
+        surname = {name: fold(name.split()[-1]) for name in names}
+        for name in names:
+            group = [other for other in names if fuzz.ratio(surname[name], surname[other]) >= FUZZY_THRESHOLD]
             if len(group) < 2:
                 continue
             for g in group:
                 if g not in counted:  # "Mr Mackintosh" speaks for its spelling (asked only for variants)
                     counted.add(g)
-                    mentions[g] += alone(fold(g.split()[-1]))
+                    mentions[g] += alone(surname[g])
             best = min(group, key=lambda g: (g not in curated, -mentions[g], g))
             if best != name:
                 out[name] = best
@@ -94,11 +96,6 @@ def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: C
 def _lone_words_of(text: str) -> Counter[str]:
     """Folded capitalised words the scan could not place, with how often each occurs."""
     return Counter(fold(text[m.start:m.end]) for m in scan(text) if m.hit is None)
-
-
-@lru_cache(maxsize=16_384)
-def _titled_of(text: str) -> frozenset[str]:
-    return titled_surnames(text, scan(text))
 
 
 @lru_cache(maxsize=16_384)

@@ -258,9 +258,11 @@ def _scan(text: str, lang: str | None) -> tuple[Mention, ...]:
     return tuple(mentions)
 
 
-def titled_surnames(text: str, mentions: list[Mention] | tuple[Mention, ...]) -> frozenset[str]:
-    """Folded lone words that follow an honorific ("Mr McIntosh"): surnames, whoever they name."""
-    return frozenset(fold(text[m.start:m.end]) for m in mentions if m.hit is None and m.title == "honorific")
+@lru_cache(maxsize=16_384)
+def titled_surnames(text: str) -> frozenset[str]:
+    """Folded lone words that follow an honorific ("Mr McIntosh"): surnames, whoever they name.
+    Remembered per text: the page context asks for every post, then enrichment for each new one."""
+    return frozenset(fold(text[m.start:m.end]) for m in _scan(text, None) if m.hit is None and m.title == "honorific")
 
 
 def join_titled(text: str, mentions: list[Mention] | tuple[Mention, ...], titled: frozenset[str]) -> list[Mention]:
@@ -336,9 +338,9 @@ def _settle_places(text: str, mentions: list[Mention]) -> list[Mention]:
 
 def extract_entities(text: str, context: DocumentContext | None = None, lang: str | None = None) -> list[Entity]:
     mentions = scan(text, lang)
-    titled = titled_surnames(text, mentions)
-    if context is not None:
-        titled |= context.titled
+    titled = titled_surnames(text)  # lower-case demonyms (other languages) are never lone words
+    if context is not None and context.titled:
+        titled = titled | context.titled
     if titled:
         mentions = join_titled(text, mentions, titled)
     local = full_names(text, mentions)

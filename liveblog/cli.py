@@ -29,7 +29,7 @@ from producers.enqueue import ingest_queue, submit
 from producers.files import read_sources
 from producers.ledger import Ledger, audit
 from schemas.documents import ParseOptions
-from schemas.errors import InputRejected, LiveblogError, RedisUnavailable, UsageError
+from schemas.errors import DocumentTooLarge, InputRejected, LiveblogError, RedisUnavailable, UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
 
@@ -179,10 +179,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     before = stats_mod.collect(conn, settings)["counters"]
     last = conn.xrevrange(keys.events, count=1) if conn.exists(keys.events) else []
     after_id = last[0][0] if last else b"0-0"
-    documents = 0
+    documents = refused = 0
     for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
-        submit(conn, raw, settings)
         documents += 1
+        try:
+            submit(conn, raw, settings)
+        except DocumentTooLarge as exc:  # refused before it was accepted: nothing of it is in Redis
+            refused += 1
+            _print_refused(raw.source, exc)
     _work(conn, settings, burst=True)
     for _, fields in _stream_after(conn, keys.events, after_id):
         event = fields[b"event"].decode("utf-8")
@@ -190,9 +194,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     now = stats_mod.collect(conn, settings)["counters"]
     delta = {k: now[k] - before.get(k, 0) for k in now}
     print(
-        "liveblog: documents {d} (accepted {a}, resubmitted {r}), posts parsed {p}, created {c}, updated {u}, "
+        "liveblog: documents {d} (accepted {a}, resubmitted {r}{f}), posts parsed {p}, created {c}, updated {u}, "
         "duplicates {dup}, stale {s}, retracted {x}, dead-lettered {dl}, elapsed {e:.2f}s".format(
             d=documents, a=delta["documents_accepted"], r=delta["documents_resubmitted"], p=delta["posts_seen"],
+            f=f", refused {refused}" if refused else "",
             c=delta["posts_created"], u=delta["posts_updated"], dup=delta["posts_duplicate"],
             s=delta["posts_stale"], x=delta["posts_retracted"], dl=delta["documents_dead_lettered"],
             e=time.perf_counter() - started,
@@ -207,7 +212,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 4
-    return 0
+    return 4 if refused else 0
+
+
+def _print_refused(source: str, exc: InputRejected) -> None:
+    print(f"liveblog: refused {source}: {exc}", file=sys.stderr)
 
 
 def _stream_after(conn: redis.Redis, key: str, after: bytes, batch: int = 1000):
@@ -223,18 +232,25 @@ def _stream_after(conn: redis.Redis, key: str, after: bytes, batch: int = 1000):
 def cmd_produce(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     conn = connecting.connect(settings)
-    accepted = repeated = 0
+    accepted = repeated = refused = 0
     ledger = Ledger(args.ledger) if args.ledger else None
     for raw in read_sources(args.sources, options=_options(args), blog_id=args.blog_id):
-        if submit(conn, raw, settings):
+        try:
+            is_new = submit(conn, raw, settings)
+        except DocumentTooLarge as exc:  # never accepted: not in the ledger either
+            refused += 1
+            _print_refused(raw.source, exc)
+            continue
+        if is_new:
             accepted += 1
             print(raw.document_id)
         else:
             repeated += 1
         if ledger:
             ledger.append([raw])
-    print(f"liveblog: accepted {accepted}, already accepted {repeated}", file=sys.stderr)
-    return 0
+    print(f"liveblog: accepted {accepted}, already accepted {repeated}" + (f", refused {refused}" if refused else ""),
+          file=sys.stderr)
+    return 4 if refused else 0
 
 
 def _work(conn: redis.Redis, settings: Settings, *, burst: bool, fork: bool = False, name: str | None = None,

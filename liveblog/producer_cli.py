@@ -202,16 +202,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
                          settle_s=polling.parse_duration(args.settle, allow_zero=True))
 
     def report(result) -> None:
-        if result.submitted or result.failed:
+        for refusal in result.refusals:
+            print(f"liveblog: watch {directory}: refused {refusal}", file=sys.stderr)
+        if result.submitted or result.failed or result.refused:
             print(f"liveblog: watch {directory}: submitted {result.submitted}, already accepted {result.already}, "
-                  f"unreadable {result.failed}, still being written {result.settling}", file=sys.stderr)
+                  f"unreadable {result.failed}, still being written {result.settling}"
+                  + (f", refused {result.refused}" if result.refused else ""), file=sys.stderr)
         for document_id in result.document_ids:
             print(document_id, flush=True)
 
     if args.once:
         result = watch_once(conn, directory, settings, config)
         report(result)
-        return 1 if result.failed else 0
+        return 1 if result.failed or result.refused else 0
     watch(conn, directory, settings, config, _stop_event(), interval_s=polling.parse_duration(args.interval),
           on_pass=report)
     return 0
@@ -273,7 +276,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     from producers.batch import PostBatcher
     from producers.enqueue import submit
     from schemas.documents import PushedPost
-    from schemas.errors import DecodeError
+    from schemas.errors import DecodeError, DocumentTooLarge
 
     if args.max_posts < 1:
         raise UsageError(f"--max-posts: expected at least 1, found {args.max_posts}")
@@ -283,7 +286,11 @@ def cmd_push(args: argparse.Namespace) -> int:
     ledger = Ledger(args.ledger) if args.ledger else None
 
     def send(raw) -> bool:
-        accepted = submit(conn, raw, settings)
+        try:
+            accepted = submit(conn, raw, settings)
+        except DocumentTooLarge as exc:  # counted by the batcher; never accepted, not in the ledger
+            print(f"liveblog: refused {raw.source}: {exc}", file=sys.stderr)
+            raise
         if accepted:
             print(raw.document_id, flush=True)
         if ledger:
@@ -310,8 +317,10 @@ def cmd_push(args: argparse.Namespace) -> int:
     c = batcher.counts
     print(f"liveblog: pushed {c.posts} posts in {c.documents} documents (accepted {c.accepted}, already accepted "
           f"{c.documents - c.accepted}); {c.superseded} superseded by a later version in the same batch; "
-          f"{rejected} of {lines} lines rejected", file=sys.stderr)
-    return 1 if rejected else 0
+          f"{rejected} of {lines} lines rejected"
+          + (f"; {c.refused} documents ({c.refused_posts} posts) refused as too large" if c.refused else ""),
+          file=sys.stderr)
+    return 1 if rejected or c.refused else 0
 
 
 def _push_lines(sources: list[str], batcher, stop: threading.Event):
@@ -381,9 +390,12 @@ def _capped_lines(chunks, limit: int):
 def _backfill_summary(result: BackfillResult) -> int:
     for error in result.errors:
         print(f"liveblog: unreadable {error}", file=sys.stderr)
+    for refusal in result.refusals:
+        print(f"liveblog: refused {refusal}", file=sys.stderr)
     print(f"liveblog: backfill {result.files} files: accepted {result.accepted}, already accepted "
-          f"{result.already}, unreadable {result.failed}", file=sys.stderr)
-    return 1 if result.failed else 0
+          f"{result.already}, unreadable {result.failed}" + (f", refused {result.refused}" if result.refused else ""),
+          file=sys.stderr)
+    return 1 if result.failed or result.refused else 0
 
 
 COMMANDS = {

@@ -22,7 +22,7 @@ from producers.enqueue import submit
 from producers.files import read_sources
 from producers.ledger import Ledger
 from schemas.documents import ParseOptions
-from schemas.errors import UsageError
+from schemas.errors import DocumentTooLarge, UsageError
 from schemas.settings import Settings
 
 log = structlog.get_logger("liveblog.backfill")
@@ -39,7 +39,9 @@ class BackfillResult:
     accepted: int = 0
     already: int = 0
     failed: int = 0
+    refused: int = 0  # over the size limit: refused by ``submit``, never accepted
     errors: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # "path: reason" for each refused file
     document_ids: list[str] = field(default_factory=list)  # the documents accepted by this run, in order
 
     def add(self, other: BackfillResult) -> None:
@@ -47,7 +49,9 @@ class BackfillResult:
         self.accepted += other.accepted
         self.already += other.already
         self.failed += other.failed
+        self.refused += other.refused
         self.errors += other.errors
+        self.refusals += other.refusals
         self.document_ids += other.document_ids
 
 
@@ -124,7 +128,7 @@ def backfill(
     finally:
         bar.close()
     log.info("backfill_done", directory=str(directory), files=result.files, accepted=result.accepted,
-             already=result.already, failed=result.failed)
+             already=result.already, failed=result.failed, refused=result.refused)
     return result
 
 
@@ -138,7 +142,13 @@ def _one(
         result.failed += 1
         result.errors.append(f"{path}: {exc}")
         return
-    if submit(conn, raw, settings):
+    try:
+        accepted = submit(conn, raw, settings)
+    except DocumentTooLarge as exc:  # never accepted: nothing in Redis, nothing in the ledger
+        result.refused += 1
+        result.refusals.append(f"{path}: {exc}")
+        return
+    if accepted:
         result.accepted += 1
         result.document_ids.append(raw.document_id)
     else:

@@ -17,6 +17,11 @@ then, and the caller flushes at the end of its input (``flush``) and on shutdown
 versions of one post in the same pending batch leave only the later one (``superseded``
 counts the others): the document says how the post stood when the batch was sent.
 
+A batch is also sent early, before the post that would take its document over the size limit
+(``schemas.documents.MAX_DOCUMENT_CHARS``), so batching never makes a document that ``submit``
+refuses. A single post over the limit is refused (``refused`` counts the documents,
+``refused_posts`` their posts) and nothing of it is accepted.
+
 Batches follow the input's order, so the same input with the same ``max_posts`` gives the
 same documents. ``max_wait_s`` flushes by the clock (a source that goes quiet still gets
 its posts out), which may cut a live stream differently on a replay; the events still
@@ -31,7 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from schemas import documents
 from schemas.documents import ParseOptions, PushedPost, RawDocument
+from schemas.errors import DocumentTooLarge
 from schemas.posts import rfc3339
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -43,12 +50,16 @@ class BatchCounts:
     documents: int = 0  # documents submitted (accepted now or before)
     accepted: int = 0  # documents accepted now
     superseded: int = 0  # earlier versions replaced within one pending batch
+    refused: int = 0  # documents refused by submit (over the size limit): nothing of them accepted
+    refused_posts: int = 0  # the posts of those documents
 
 
 @dataclass
 class _Pending:
     since: float
     posts: dict[str, PushedPost] = field(default_factory=dict)  # by the source's id, in arrival order
+    chars: dict[str, int] = field(default_factory=dict)  # by the source's id: the characters of its item
+    total: int = 0  # the sum of ``chars``
 
 
 class PostBatcher:
@@ -79,16 +90,28 @@ class PostBatcher:
         self._pending: dict[str, _Pending] = {}
 
     def add(self, post: PushedPost) -> list[RawDocument]:
-        """Hold ``post``; returns the documents submitted because of it (its blog's batch, full)."""
+        """Hold ``post``; returns the documents submitted because of it (its blog's batch, full, or
+        sent first because this post would take its document over the size limit)."""
+        sent = []
         pending = self._pending.get(post.blog_id)
+        chars = _item_chars(post)
+        if pending is not None:
+            others = len(pending.posts) - (post.id in pending.posts)
+            total = pending.total - pending.chars.get(post.id, 0) + chars
+            if others and _document_chars(post.blog_id, total, others + 1) > documents.MAX_DOCUMENT_CHARS:
+                sent.append(self._send(post.blog_id))
+                pending = None
         if pending is None:
             pending = self._pending[post.blog_id] = _Pending(since=self.clock())
         if pending.posts.pop(post.id, None) is not None:
+            pending.total -= pending.chars.pop(post.id)
             self.counts.superseded += 1
         pending.posts[post.id] = post
+        pending.chars[post.id] = chars
+        pending.total += chars
         if len(pending.posts) >= self.max_posts:
-            return [self._send(post.blog_id)]
-        return []
+            sent.append(self._send(post.blog_id))
+        return sent
 
     def due(self) -> list[RawDocument]:
         """Submit every batch whose oldest post has waited ``max_wait_s``. Asked after every
@@ -119,11 +142,27 @@ class PostBatcher:
     def _send(self, blog_id: str) -> RawDocument:
         posts = list(self._pending.pop(blog_id).posts.values())
         raw = batch_document(blog_id, posts, source=f"{self.source}://{blog_id}", now=self.now)
-        accepted = self.submit(raw)
+        try:
+            accepted = self.submit(raw)
+        except DocumentTooLarge:  # one post over the limit on its own: nothing of it was accepted
+            self.counts.refused += 1
+            self.counts.refused_posts += len(posts)
+            return raw
         self.counts.documents += 1
         self.counts.accepted += bool(accepted)
         self.counts.posts += len(posts)
         return raw
+
+
+def _item_chars(post: PushedPost) -> int:
+    """The characters ``post`` takes in its batch document (as ``batch_document`` writes it)."""
+    return len(json.dumps(_item(post), ensure_ascii=False, sort_keys=True))
+
+
+def _document_chars(blog_id: str, item_chars: int, items: int) -> int:
+    """The characters of a batch document of ``items`` items taking ``item_chars`` in all (", " between them)."""
+    empty = len(json.dumps({"version": JSON_FEED_VERSION, "title": blog_id, "items": []}, ensure_ascii=False))
+    return empty + item_chars + 2 * max(items - 1, 0)
 
 
 def batch_document(blog_id: str, posts: list[PushedPost], *, source: str,

@@ -25,7 +25,7 @@ from redis import Redis
 from producers.enqueue import submit
 from producers.files import read_sources
 from schemas.documents import ParseOptions
-from schemas.errors import UsageError
+from schemas.errors import DocumentTooLarge, UsageError
 from schemas.settings import Settings
 
 log = structlog.get_logger("liveblog.watch")
@@ -52,7 +52,9 @@ class WatchPass:
     unchanged: int = 0
     settling: int = 0
     failed: int = 0
+    refused: int = 0  # over the size limit: never accepted (offered again only once the file changes)
     document_ids: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # "relative path: reason"
 
 
 def list_files(directory: Path, pattern: str = "*") -> Iterator[Path]:
@@ -108,7 +110,14 @@ def _offer(conn: Redis, path: Path, settings: Settings, config: WatchConfig, res
         result.failed += 1
         log.warning("watch_read_failed", path=str(path), error=str(exc))
         return
-    if submit(conn, raw, settings):
+    try:
+        accepted = submit(conn, raw, settings)
+    except DocumentTooLarge as exc:
+        result.refused += 1
+        result.refusals.append(f"{path}: {exc}")
+        log.warning("watch_refused", path=str(path), reason=exc.reason, expected=exc.expected, found=exc.found)
+        return
+    if accepted:
         result.submitted += 1
         result.document_ids.append(raw.document_id)
         log.info("watch_submitted", path=str(path), document_id=raw.document_id, blog_id=raw.blog_id)

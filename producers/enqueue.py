@@ -4,6 +4,11 @@ The accept marker, the job and the ``documents_accepted`` counter are written by
 one MULTI/EXEC under WATCH, so a producer killed at any instant either accepted
 the document (and its job exists) or did not; the same document offered twice
 is enqueued once and counted as a duplicate submission.
+
+A document over the size limit (``schemas.documents.MAX_DOCUMENT_CHARS``) is refused
+before anything is written: ``submit`` raises ``DocumentTooLarge`` and Redis holds no
+marker, no counter and no job for it. Accepting it would lose it: the worker cannot
+parse it, and its dead-letter entry could keep only the start of its raw input.
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ def job_id_for(document_id: str) -> str:
 
 
 def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
-    """Returns True when the document was accepted now, False when it was already."""
+    """Returns True when the document was accepted now, False when it was already.
+
+    Raises DocumentTooLarge (an InputRejected) for a document over the size limit, before any
+    Redis command: it was never accepted, so the counters still reconcile."""
+    raw.check_size()
     keys = Keys(settings.key_prefix)
     queue = ingest_queue(conn, settings)
     marker = keys.accepted(raw.document_id)

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from schemas.documents import ParseOptions, RawDocument
+from schemas.documents import MAX_DOCUMENT_CHARS, ParseOptions, RawDocument
 from schemas.errors import UsageError
 
 _SLUG = re.compile(r"[^a-z0-9]+")
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# A file is read up to this many bytes and one more. A UTF-8 character takes at most 4 bytes, so a
+# file larger than this is over MAX_DOCUMENT_CHARS whatever it holds: what is read of it is refused
+# by ``submit`` as too large, never accepted cut short.
+MAX_FILE_BYTES = 4 * MAX_DOCUMENT_CHARS
 
 
 def blog_id_for(source: str) -> str:
@@ -45,7 +48,7 @@ def read_sources(
 
 
 def _wrap(data: bytes, source: str, blog_id: str, fetched_at: datetime, options: ParseOptions) -> RawDocument:
-    # An oversized file is still accepted: the worker dead-letters it with the reason.
+    # An oversized file is refused by ``producers.enqueue.submit`` (DocumentTooLarge) before it is accepted.
     return RawDocument.from_bytes(
         data[: MAX_FILE_BYTES + 1], blog_id=blog_id, source=source, fetched_at=fetched_at, options=options
     )

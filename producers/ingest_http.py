@@ -33,7 +33,7 @@ import structlog
 
 from producers.enqueue import submit
 from schemas.documents import ParseOptions, RawDocument
-from schemas.errors import UsageError
+from schemas.errors import DocumentTooLarge, UsageError
 from schemas.settings import Settings
 
 log = structlog.get_logger("liveblog.ingest")
@@ -149,6 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _submit(self, raw: RawDocument) -> None:
         try:
             accepted = submit(self.server.conn, raw, self.server.settings)
+        except DocumentTooLarge as exc:  # within --max-bytes but over the document limit: never accepted
+            log.warning("ingest_refused", blog_id=raw.blog_id, reason=exc.reason, expected=exc.expected,
+                        found=exc.found)
+            return self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": str(exc)})
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.error("ingest_redis_unavailable", error=str(exc))
             return self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "Redis unavailable; retry later"},

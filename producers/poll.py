@@ -38,10 +38,10 @@ import structlog
 from redis import Redis
 
 from producers.enqueue import submit
-from producers.fetch import FetchError, FetchLimits, FetchResult, fetch
+from producers.fetch import FetchError, FetchLimits, FetchRejected, FetchResult, fetch
 from producers.files import blog_id_for
 from schemas.documents import ParseOptions, RawDocument
-from schemas.errors import UsageError
+from schemas.errors import DocumentTooLarge, UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
 
@@ -259,7 +259,11 @@ def poll_once(
     if digest == state.get("body_sha256"):  # a server that ignores conditional requests
         return record(conn, settings, url, PollOutcome(url, "unchanged", due, result.status), fields, "polls_unchanged")
     raw = _document(url, result, config, at_ms)
-    accepted = submit(conn, raw, settings)
+    try:
+        accepted = submit(conn, raw, settings)
+    except DocumentTooLarge as exc:  # a size cap, like the fetcher's: nothing accepted, the URL backs off
+        refused = FetchRejected(f"page from {url} refused: {exc}", url=url, status=result.status)
+        return _failed(conn, settings, url, config, state, refused, at_ms, rng, scheduled=scheduled)
     fields["body_sha256"] = digest
     outcome = PollOutcome(url, "ok", due, result.status, document_id=raw.document_id, accepted=accepted)
     return record(conn, settings, url, outcome, fields, "polls_ok")

@@ -11,7 +11,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas import SCHEMA_VERSION
-from schemas.errors import DecodeError
+from schemas.errors import DecodeError, DocumentTooLarge
+
+# The largest document liveblog takes (docs/security.md): its characters, or its bytes when it is
+# not UTF-8 text (kept as body_b64). Producers refuse a larger one before accepting it; the worker
+# still refuses one that reached the queue another way (workers.parsers.decode_body).
+MAX_DOCUMENT_CHARS = 20_000_000
 
 Format = Literal["auto", "text", "html", "rss", "json"]
 
@@ -97,6 +102,26 @@ class RawDocument(BaseModel):
             body_b64=b64,
             options=options,
         )
+
+    def size(self) -> tuple[int, str]:
+        """How large the document is, and in what: characters of its text, or bytes when it is
+        not UTF-8 text (counted from the base64 without decoding it)."""
+        if self.body is not None:
+            return len(self.body), "characters"
+        b64 = self.body_b64 or ""
+        return len(b64) // 4 * 3 - b64[-2:].count("="), "bytes"
+
+    def check_size(self) -> None:
+        """Raise DocumentTooLarge when the document is over MAX_DOCUMENT_CHARS (characters, or
+        bytes for a body that is not UTF-8), naming the limit and what was found."""
+        size, unit = self.size()
+        if size > MAX_DOCUMENT_CHARS:
+            raise DocumentTooLarge(
+                "document too large",
+                expected=f"at most {MAX_DOCUMENT_CHARS:,} {unit}"
+                         + (" (the document is not UTF-8 text)" if unit == "bytes" else ""),
+                found=f"{size:,} {unit}",
+            )
 
     def raw_bytes(self) -> bytes:
         if self.body is not None:

@@ -41,6 +41,12 @@ class DecodeError(InputRejected):
     """Raised when a message or document body is not valid JSON, UTF-8 or schema."""
 
 
+class DocumentTooLarge(InputRejected):
+    """Raised by a producer (``producers.enqueue.submit``) when a document is over the size limit
+    (``schemas.documents.MAX_DOCUMENT_CHARS``): it is refused before anything is written to Redis,
+    since the worker could neither parse it nor keep it whole in the dead letter."""
+
+
 class CommitConflict(LiveblogError):
     """Raised when another worker changed a post between the pre-check and the commit
     more often than the commit retries allow; the job is retried by RQ."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from itertools import takewhile
 
-from schemas.documents import RawDocument
+from schemas.documents import MAX_DOCUMENT_CHARS, RawDocument
 from schemas.errors import InputRejected
 from schemas.posts import ParsedDocument
 from workers.normalize import has_lone_surrogate, replace_lone_surrogates
@@ -20,8 +20,9 @@ Parser = Callable[[RawDocument, str], ParsedDocument]
 
 PARSERS: dict[str, Parser] = {"text": text.parse, "html": html.parse, "rss": feeds.parse, "json": jsonfeed.parse}
 
-# Documented limits (docs/design.md): beyond them a document is dead-lettered with the reason.
-MAX_DOCUMENT_CHARS = 20_000_000
+# Documented limits (docs/security.md): beyond them a document is dead-lettered with the reason.
+# MAX_DOCUMENT_CHARS (schemas.documents) is enforced by the producers before a document is accepted;
+# the check in decode_body stays for a job enqueued by other means.
 MAX_POSTS_PER_DOCUMENT = 20_000
 
 

@@ -217,3 +217,35 @@ def test_a_feed_with_no_items_says_so_rather_than_an_empty_reason():
     with pytest.raises(InputRejected) as caught:
         parse(feed_doc('<rss version="2.0"><channel><title>Quiet</title></channel></rss>'))
     assert caught.value.reason == "no posts" and "titled 'Quiet' with no items" in caught.value.found
+
+
+SUBSET = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n  <!ELEMENT rss ANY>\n'
+          '  <!ATTLIST rss version CDATA #REQUIRED note CDATA "a > b">\n  <!-- a comment > -->\n]>\n')
+
+
+@pytest.mark.parametrize("xml", [
+    SUBSET + rss_dated("Sat, 12 Jul 2025 09:00:00 GMT"),                       # was "syntax error" at 3:2
+    '<!DOCTYPE feed [ <!ELEMENT feed ANY> <!NOTATION n SYSTEM "x"> ]>' + atom_dated("2025-07-12T09:00:00Z"),
+    ('<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"\n'
+     ' "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+     + rss_dated("Sat, 12 Jul 2025 09:00:00 GMT").replace('version="2.0"', 'version="0.91"')),
+])
+def test_a_doctype_without_entity_declarations_is_ignored(xml):
+    # <!ELEMENT>, <!ATTLIST>, <!NOTATION> and a public DTD say nothing a reader needs: the feed parses
+    [post] = parse(feed_doc(xml)).posts
+    assert post.title == "Bridge" and post.published_at == datetime(2025, 7, 12, 9, 0, tzinfo=timezone.utc)
+
+
+def test_errors_after_an_internal_subset_keep_their_line_numbers():
+    xml = SUBSET + rss_dated("Sat, 12 Jul 2025 09:00:00 GMT").replace("<channel>", "\n<channel>").replace(
+        "</title><pubDate>", "</titl><pubDate>")
+    with pytest.raises(InputRejected) as caught:
+        parse(feed_doc(xml))
+    assert caught.value.reason == "invalid XML" and ":8:" in caught.value.found  # the line as sent
+
+
+def test_an_entity_declaration_in_a_subset_with_other_declarations_is_still_refused():
+    xml = SUBSET.replace("]>", '<!ENTITY e "x">\n]>') + rss_dated("Sat, 12 Jul 2025 09:00:00 GMT")
+    with pytest.raises(InputRejected, match="entity declarations are not allowed") as caught:
+        parse(feed_doc(xml))
+    assert caught.value.found.startswith("an entity declaration '<!ENTITY e' at line 6, column ")

@@ -176,3 +176,15 @@ def test_deep_but_closed_siblings_and_inline_nesting_are_not_refused():
     markup = ('<html><body><article><h2>Update</h2><time datetime="2025-06-21T10:00:00Z">10:00</time>'
               f"<p>A body with enough words to be a post.</p>{siblings}{inline}</article></body></html>")
     assert len(parse(html_doc(markup)).posts) == 1
+
+
+def test_a_doctype_with_an_internal_subset_is_ignored():
+    markup = ('<!DOCTYPE html [\n <!ELEMENT post ANY>\n <!ATTLIST post id ID #IMPLIED>\n]>\n'
+              '<html><head><title>Storm live</title></head><body>'
+              '<article id="p1"><h2>First</h2><time datetime="2025-07-12T09:00:00Z">09:00</time><p>Body one</p></article>'
+              '<article id="p2"><h2>Second</h2><time datetime="2025-07-12T10:00:00Z">10:00</time><p>Body two</p></article>'
+              '</body></html>')
+    for raw in (html_doc(markup), html_doc(markup).model_copy(update={"options": ParseOptions()})):  # and detected
+        doc = parse(raw)
+        assert doc.format == "html" and doc.blog.title == "Storm live" and not doc.warnings
+        assert [(p.title, p.body) for p in doc.posts] == [("First", "Body one"), ("Second", "Body two")]

@@ -31,6 +31,16 @@ EXPECTED = "an RSS 2.0 or Atom feed with at least one <item> or <entry>"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 _ENTITY_DECLARATION = re.compile(r"<!ENTITY\s+(?:%\s+)?[^\s>]{0,40}")
+_QUOTED = r"""(?:"[^"]*+"|'[^']*+')"""
+# A doctype's internal subset ("[ ... ]"), whose declarations may quote ">" or hold comments.
+# Possessive quantifiers and atomic groups keep a failed match linear (as in workers.parsers).
+_DOCTYPE_SUBSET = re.compile(
+    rf"""(<!DOCTYPE(?>[^\["'>]|{_QUOTED})*+)
+         (\[(?>[^\]"'<]|{_QUOTED}|<!--.*?-->|<(?>[^"'>]|{_QUOTED})*+>)*+\])
+         (\s*>)""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+_ELEMENT_START = re.compile(r"<[A-Za-z_]")
 _LITERAL_SPANS = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>", re.DOTALL)  # where "&#…;" is just text
 
 
@@ -58,6 +68,7 @@ def _read(raw: RawDocument, body: str) -> feedparser.FeedParserDict:
     """
     _refuse_entity_declarations(body)
     _refuse_invalid_char_refs(body)
+    body = _without_internal_subset(body)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if source_url(raw):
         headers["content-location"] = raw.source
@@ -94,6 +105,24 @@ def _refuse_entity_declarations(body: str) -> None:
             expected="an RSS 2.0 or Atom document without <!ENTITY> declarations",
             found=f"an entity declaration {declaration.group(0)!r} at line {line}, column {column}",
         )
+
+
+def _without_internal_subset(body: str) -> str:
+    """The body without its doctype's internal subset; the subset's line breaks move after the
+    doctype, so expat's line numbers still point into the document as sent.
+
+    Once no <!ENTITY> is left in it, the subset's declarations (<!ELEMENT>, <!ATTLIST>,
+    <!NOTATION>, comments) change nothing a feed reader reads, so they are ignored. feedparser
+    cannot be left to do it: it cuts the doctype at its first ">", which in a subset is the end of
+    the first declaration, and the rest ("<!ATTLIST ...> ]>") became "syntax error" on well-formed
+    XML. A doctype without a subset (RSS 0.91's public DTD) is left as it is."""
+    if "[" not in body:
+        return body
+    match = _DOCTYPE_SUBSET.search(body)
+    if match is None or _ELEMENT_START.search(body, 0, match.start()):  # only a doctype before the root element
+        return body
+    line_breaks = "\n" * match.group(2).count("\n")
+    return body[: match.start(2)] + match.group(3) + line_breaks + body[match.end(3) :]
 
 
 def _refuse_invalid_char_refs(body: str) -> None:

@@ -42,4 +42,11 @@ def json_mapping(path: str) -> dict:
         raise argparse.ArgumentTypeError(f"expected a readable JSON mapping file, found {path!r}: {exc}") from exc
     if not isinstance(mapping, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object in {path!r}, found {type(mapping).__name__}")
+    from schemas.errors import InputRejected
+    from workers.parsers.jsonfeed import Mapping  # the parser's own check, at startup rather than per document
+
+    try:
+        Mapping.from_option(mapping)
+    except InputRejected as exc:
+        raise argparse.ArgumentTypeError(f"{path!r}: {exc}") from exc
     return mapping

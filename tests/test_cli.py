@@ -325,3 +325,25 @@ def test_parse_tells_on_stderr_what_it_skipped_and_why(tmp_path):
     assert [p["title"] for p in ndjson(result.stdout)] == ["Good"]
     err = result.stderr.decode()
     assert f"liveblog: {path}: " in err and "31 February" in err  # the skipped item, named, with its reason
+
+
+def test_a_json_mapping_field_of_the_wrong_type_is_a_warning_and_a_bad_mapping_a_usage_error(tmp_path):
+    api, mapping, bad = tmp_path / "api.json", tmp_path / "mapping.json", tmp_path / "bad.json"
+    api.write_text(json.dumps({"posts": [
+        {"id": "a", "headline": 17, "text": "Gusts of 70mph.", "at": "2025-07-12T09:00:00Z"},
+        {"id": "b", "headline": "Bridge shut", "text": {"html": "<p>x</p>"}, "at": "2025-07-12T10:00:00Z"}]}))
+    mapping.write_text(json.dumps({"items": "posts", "id": "id", "title": "headline", "body": "text", "time": "at"}))
+    result = run_cli("parse", str(api), "--json-mapping", str(mapping))
+    assert result.returncode == 0 and len(ndjson(result.stdout)) == 2
+    assert result.stderr.decode().splitlines() == [
+        f"liveblog: {api}: item 0: ignored \"title\" at 'headline': expected a string, found number 17",
+        f"liveblog: {api}: item 1: ignored \"body\" at 'text': expected a string or a list of strings, "
+        "found an object with keys ['html']",
+    ]
+    bad.write_text(json.dumps({"items": "posts", "time": ["at"], "title": "headline", "colour": "red"}))
+    for command in ("parse", "produce"):  # refused at startup: produce never reaches Redis
+        refused = run_cli(command, str(api), "--json-mapping", str(bad))
+        err = refused.stderr.decode()
+        assert refused.returncode == 2, err
+        assert "argument --json-mapping" in err and "invalid json_mapping" in err
+        assert "found unknown keys ['colour']; non-string values for ['time']" in err

@@ -187,3 +187,54 @@ def test_a_byte_order_mark_before_the_json_is_skipped():
     raw = RawDocument.from_bytes(body, blog_id="j", source="bom.json", fetched_at=FETCHED)
     doc = parse(raw)
     assert doc.format == "json" and [p.title for p in doc.posts] == ["T"]
+
+
+FULL_MAPPING = {**MAPPING, "updated": "mod", "author": "byline", "url": "link", "blog_title": "blog.name",
+                "blog_url": "blog.link", "blog_description": "blog.about"}
+
+
+def mapped(item: dict, blog: dict | None = None) -> dict:
+    base = {"uuid": "p1", "headline": "Bridge closed", "content": {"text": "Gusts of 70mph."},
+            "published": "2025-07-12T09:00:00Z"}
+    return {"data": {"posts": [{"uuid": "p0", "headline": "First", "published": "2025-07-12T08:00:00Z"},
+                               {**base, **item}]}, **({"blog": blog} if blog else {})}
+
+
+@pytest.mark.parametrize(("item", "warning"), [
+    ({"headline": 17}, "item 1: ignored \"title\" at 'headline': expected a string, found number 17"),
+    ({"content": {"text": {"html": "<p>x</p>"}}},
+     "item 1: ignored \"body\" at 'content.text': expected a string or a list of strings, found an object with keys ['html']"),
+    ({"mod": ["2025-07-12"]},
+     "item 1: ignored \"updated\" at 'mod': expected a time: an ISO 8601 or RFC 822 string, epoch seconds, or a "
+     "[Y, M, D, h, m] list, found a list of 1 string"),
+    ({"mod": {"at": 1}}, "item 1: ignored \"updated\" at 'mod': expected a time: an ISO 8601 or RFC 822 string, "
+                         "epoch seconds, or a [Y, M, D, h, m] list, found an object with keys ['at']"),
+    ({"uuid": True}, "item 1: ignored \"id\" at 'uuid': expected a string or an integer, found boolean True"),
+    ({"byline": 5}, "item 1: ignored \"author\" at 'byline': expected a string, {\"name\": a string}, or a list of "
+                    "those, found number 5"),
+    ({"link": ["https://example.org/p1"]}, "item 1: ignored \"url\" at 'link': expected a string, found a list of 1 string"),
+])
+def test_a_mapped_field_of_the_wrong_type_is_ignored_with_a_warning_naming_it(item, warning):
+    doc = parse(json_doc(mapped(item), FULL_MAPPING))
+    assert warning in doc.warnings
+    assert [p.source_id or p.title for p in doc.posts] == ["p0", "p1" if "uuid" not in item else "Bridge closed"]
+
+
+def test_a_body_list_keeps_its_strings_and_names_what_else_it_held():
+    doc = parse(json_doc(mapped({"content": {"text": ["One.", 2, "Two."]}}), FULL_MAPPING))
+    assert doc.posts[1].body == "One.\n\nTwo."
+    assert ("item 1: ignored what is not a string in \"body\" at 'content.text': expected a string or a list of strings, "
+            "found a list of 3 numbers and strings") in doc.warnings
+
+
+def test_a_blog_field_of_the_wrong_type_is_ignored_with_a_warning():
+    doc = parse(json_doc(mapped({}, blog={"name": 42, "link": "https://example.org/live", "about": ["a"]}), FULL_MAPPING))
+    assert doc.blog.title is None and doc.blog.url == "https://example.org/live"
+    assert "ignored \"blog_title\" at 'blog.name': expected a string, found number 42" in doc.warnings
+    assert "ignored \"blog_description\" at 'blog.about': expected a string, found a list of 1 string" in doc.warnings
+
+
+def test_fields_of_the_right_type_give_no_warning():
+    doc = parse(json_doc(mapped({"mod": [2025, 7, 12, 10, 0], "byline": [{"name": "Ana"}, "Bo"], "link": "https://x.org/1",
+                                 "uuid": 7}), FULL_MAPPING))
+    assert doc.warnings == [] and doc.posts[1].author == "Ana, Bo" and doc.posts[1].source_id == "7"

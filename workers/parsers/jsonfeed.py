@@ -60,7 +60,7 @@ def describe(value: object) -> str:
         return f"an object with keys {sorted(map(str, value))[:10]}"
     if isinstance(value, list):
         kinds = sorted({_kind(v) for v in value[:100]})
-        return f"a list of {len(value)} " + ("items" if not kinds else " and ".join(kinds) + "s" * (len(value) != 1))
+        return f"a list of {len(value)} " + ("items" if not kinds else " and ".join(k + "s" * (len(value) != 1) for k in kinds))
     return f"{_kind(value)} {value!r:.60}"
 
 
@@ -202,11 +202,12 @@ def _parse_mapped(raw: RawDocument, data: object, mapping: Mapping) -> ParsedDoc
     if not isinstance(items, list) or not any(isinstance(i, dict) for i in items):
         raise InputRejected("json_mapping items are not a list of objects",
                             expected=f"a list of objects at {mapping.items!r}", found=describe(items))
-    blog = _mapped_blog(raw, data, mapping)
+    notes: list[str] = []
+    blog = _mapped_blog(raw, data, mapping, notes)
     tz = stamps.zone(raw.options.tz)
-    drafts, warnings = _collect(items, lambda item, notes: _mapped_draft(item, mapping, tz, blog.url))
+    drafts, warnings = _collect(items, lambda item, item_notes: _mapped_draft(item, mapping, tz, blog.url, item_notes))
     posts, dropped = _assemble(raw, drafts, warnings, f"items with a time at {mapping.time!r}")
-    return ParsedDocument(format="json", blog=blog, posts=posts, warnings=warnings + dropped)
+    return ParsedDocument(format="json", blog=blog, posts=posts, warnings=notes + warnings + dropped)
 
 
 def _field(item: dict, path: str | None) -> object:
@@ -218,21 +219,76 @@ def _field(item: dict, path: str | None) -> object:
         return None
 
 
-def _mapped_draft(item: dict, mapping: Mapping, tz: tzinfo, base: str | None) -> Draft:
+def _is_string(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def _is_author(value: object, *, nested: bool = False) -> bool:
+    if isinstance(value, str) or (isinstance(value, dict) and isinstance(value.get("name"), str)):
+        return True
+    return not nested and isinstance(value, list) and all(_is_author(v, nested=True) for v in value)
+
+
+def _is_time(value: object) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number or isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+
+
+def _is_body(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+# What each mapped field must hold: (test, what the warning says was expected). ``time`` is not
+# here: an item without a readable time is skipped, and to_utc's refusal names what it found.
+FIELD_TYPES = {
+    "id": (_is_id, "a string or an integer"),
+    "updated": (_is_time, "a time: an ISO 8601 or RFC 822 string, epoch seconds, or a [Y, M, D, h, m] list"),
+    "title": (_is_string, "a string"),
+    "body": (_is_body, "a string or a list of strings"),
+    "author": (_is_author, 'a string, {"name": a string}, or a list of those'),
+    "url": (_is_string, "a string"),
+    "blog_title": (_is_string, "a string"),
+    "blog_url": (_is_string, "a string"),
+    "blog_description": (_is_string, "a string"),
+}
+
+
+def _typed(data: object, mapping: Mapping, key: str, notes: list[str]) -> object:
+    """The value at the mapping's path for ``key``, or None when it is absent, null or of the wrong
+    type; a wrong type is noted (field, path, expected and found), never silently dropped. A body
+    list keeps its strings (the note names what else it held)."""
+    path = getattr(mapping, key)
+    value = _field(data, path)
+    check, expected = FIELD_TYPES[key]
+    if value is None or check(value):
+        return value
+    if key == "body" and isinstance(value, list):
+        notes.append(f'ignored what is not a string in "body" at {path!r}: expected {expected}, found {describe(value)}')
+        return [v for v in value if isinstance(v, str)]
+    notes.append(f'ignored "{key}" at {path!r}: expected {expected}, found {describe(value)}')
+    return None
+
+
+def _mapped_draft(item: dict, mapping: Mapping, tz: tzinfo, base: str | None, notes: list[str]) -> Draft:
     when = _field(item, mapping.time)
     if when is None:
         raise InputRejected("item without a time", expected=f"a value at {mapping.time!r}", found=describe(item))
-    updated = _field(item, mapping.updated)
-    source_id = _field(item, mapping.id)
-    url = _field(item, mapping.url)
+    updated = _typed(item, mapping, "updated", notes)  # of the wrong type: ignored, the post is kept
+    source_id = _typed(item, mapping, "id", notes)
+    url = _typed(item, mapping, "url", notes)
     return Draft(
-        title=_str(_field(item, mapping.title)),
-        body=_mapped_body(_field(item, mapping.body), mapping.body_format, base),
+        title=_str(_typed(item, mapping, "title", notes)),
+        body=_mapped_body(_typed(item, mapping, "body", notes), mapping.body_format, base),
         published_at=to_utc(when, tz, what=f"time at {mapping.time!r}"),
         updated_at=to_utc(updated, tz, what=f"time at {mapping.updated!r}") if updated is not None else None,
-        author=author_name(_field(item, mapping.author)),
+        author=author_name(_typed(item, mapping, "author", notes)),
         url=http_url(url if isinstance(url, str) else None, base),
-        source_id=str(source_id) if isinstance(source_id, str | int) and str(source_id).strip() else None,
+        source_id=str(source_id) if _is_id(source_id) and str(source_id).strip() else None,
     )
 
 
@@ -246,9 +302,9 @@ def _mapped_body(value: object, body_format: str, base: str | None) -> Extracted
     return html_fragment_to_paragraphs(value, base_url=base) if is_html else text_to_paragraphs(value)
 
 
-def _mapped_blog(raw: RawDocument, data: object, mapping: Mapping) -> BlogMeta:
-    title, url, description = (_field(data, p) if isinstance(data, dict) else None
-                               for p in (mapping.blog_title, mapping.blog_url, mapping.blog_description))
+def _mapped_blog(raw: RawDocument, data: object, mapping: Mapping, notes: list[str]) -> BlogMeta:
+    title, url, description = (_typed(data, mapping, key, notes) if isinstance(data, dict) else None
+                               for key in ("blog_title", "blog_url", "blog_description"))
     return BlogMeta(
         id=raw.blog_id,
         title=_str(title) or None,

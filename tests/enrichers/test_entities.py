@@ -156,3 +156,88 @@ def test_org_heads_of_a_run_are_the_pairwise_rule_computed_in_one_pass(monkeypat
     run = " ".join(["Capital"] * 10_000)
     entities._org_head_ends(run, entities._tokens(run, 0, len(run)))
     assert len(calls) == 9_999  # one word test per token: a 50,000-word run took minutes when it was n²/2
+
+
+def _labelled(text):
+    return [(e.text, e.label, e.id) for e in extract_entities(text)]
+
+
+def test_a_rank_and_a_name_before_of_are_a_person_then_the_organisation():
+    assert _labelled("Inspector Leanne Crossley of Lancashire Police said the road was shut.") == [
+        ("Leanne Crossley", "PERSON", "person:leanne-crossley"), ("Lancashire Police", "ORG", "org:lancashire-police")]
+    assert _labelled("Detective Inspector Sam Patel of the Metropolitan Police said.") == [
+        ("Sam Patel", "PERSON", "person:sam-patel"), ("Metropolitan Police", "ORG", "org:metropolitan-police")]
+    assert _labelled("Superintendent Crossley of Lancashire Police said.") == [
+        ("Crossley", "PERSON", "person:crossley"), ("Lancashire Police", "ORG", "org:lancashire-police")]
+    # an organisation reading that starts before the title stops there too
+    assert _labelled("Greater Lakeshire Mayor Kelda Brannigan of the Harbour Party said.") == [
+        ("Kelda Brannigan", "PERSON", "person:kelda-brannigan"), ("Harbour Party", "ORG", "org:harbour-party")]
+
+
+def test_the_person_after_a_rank_is_the_speaker_of_the_quote():
+    result = enrich("Update", "“Stay away from the sea wall tonight,” said Inspector Leanne Crossley of Lancashire Police.")
+    assert [q.speaker for q in result.quotes] == ["Leanne Crossley"]
+
+
+def test_a_rank_or_honorific_before_two_unknown_words_is_a_person_but_job_words_and_headline_verbs_are_not():
+    assert _labelled("Sergeant Kelda Brannigan said the road was shut.") == [
+        ("Kelda Brannigan", "PERSON", "person:kelda-brannigan")]
+    assert ("Executive Officer", "PERSON") not in [(t, label) for t, label, _ in _labelled(
+        "Chief Executive Officer of Tesla Elon Musk spoke.")]
+    assert _labelled("Mr Kirby Says Talks Will Continue") == [("Kirby", "PERSON", "person:john-kirby")]
+    # a role title keeps asking for a curated name when no "of" follows ("Major Incident Declared")
+    assert _labelled("Major Incident Declared In Harbour Town") == []
+
+
+def test_and_inside_an_organisation_name_keeps_the_whole_name():
+    assert _labelled("Crews from Cumbria Fire and Rescue Service were called.") == [
+        ("Cumbria Fire and Rescue Service", "ORG", "org:cumbria-fire-and-rescue-service")]
+    assert _labelled("Chief Constable Sarah Crew of Avon and Somerset Police said.") == [
+        ("Sarah Crew", "PERSON", "person:sarah-crew"), ("Avon and Somerset Police", "ORG", "org:avon-and-somerset-police")]
+    assert _labelled("Services on the Tyne and Wear Metro were suspended.") == [
+        ("Tyne and Wear Metro", "ORG", "org:tyne-and-wear-metro")]
+    assert _labelled("Brighton and Hove City Council said.") == [
+        ("Brighton and Hove City Council", "ORG", "org:brighton-and-hove-city-council")]
+    assert _labelled("Hereford and Worcester Fire and Rescue Service said.") == [
+        ("Hereford and Worcester Fire and Rescue Service", "ORG", "org:hereford-and-worcester-fire-and-rescue-service")]
+
+
+def test_a_listed_department_name_is_whole_or_nothing_never_its_tail():
+    assert _labelled("The Department for Environment, Food and Rural Affairs said.") == [
+        ("Department for Environment, Food and Rural Affairs", "ORG",
+         "org:department-for-environment-food-and-rural-affairs")]
+    assert _labelled("The Department for Harbours, Dunes and Rural Beaches said.") == []  # uncurated, no head
+    assert _labelled("The Foreign, Commonwealth and Development Office said.") == [
+        ("Foreign, Commonwealth and Development Office", "ORG", "org:foreign-office")]
+
+
+def test_two_names_joined_by_and_stay_two():
+    assert _labelled("Boris Johnson and Emmanuel Macron met.") == [
+        ("Boris Johnson", "PERSON", "person:boris-johnson"), ("Emmanuel Macron", "PERSON", "person:emmanuel-macron")]
+    assert _labelled("Russia and Wagner Group fought.") == [
+        ("Russia", "GPE", "gpe:ru"), ("Wagner Group", "ORG", "org:wagner-group")]
+    assert _labelled("Mr Brannigan and Fire Service crews left.") == [
+        ("Brannigan", "PERSON", "person:brannigan"), ("Fire Service", "ORG", "org:fire-service")]
+    assert _labelled("Texas and Florida National Guard units moved.") == [
+        ("Texas", "GPE", "gpe:us-tx"), ("Florida National Guard", "ORG", "org:florida-national-guard")]
+    assert _labelled("Lancashire Police and Fire Service crews") == [
+        ("Lancashire Police", "ORG", "org:lancashire-police"), ("Fire Service", "ORG", "org:fire-service")]
+    assert _labelled("Roads Closed and Police Warn Drivers") == []
+
+
+def test_runs_with_and_commas_and_titles_are_read_in_linear_work(monkeypatch):
+    from workers.enrichers import entities
+
+    calls = []
+    lookup = entities.names.lookup
+    monkeypatch.setattr(entities.names, "lookup", lambda s: calls.append(1) or lookup(s))
+    counts = []
+    for n in (2_000, 4_000):
+        calls.clear()
+        entities._run_mentions.cache_clear()
+        entities._scan.cache_clear()
+        text = " and ".join(["Capital Fire"] * n) + ". " + ", ".join(["Alpha Beta, Gamma and Delta Service"] * n)
+        text += ". " + " ".join(["Inspector Leanne Crossley of"] * n) + " Police."
+        entities.scan(text)
+        counts.append(len(calls))
+    assert counts[1] <= 2.1 * counts[0]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import cache, lru_cache
+from collections.abc import Callable
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,13 @@ TOKEN_RE = re.compile(_TOKEN)
 # The lookahead names the first letters a token can start with (the abbreviations and initials
 # are capitals, the al-/el-/bin-/ibn- prefixes start a, e, b, i): the same matches, but the scan
 # leaves a lower-case position after one class test instead of trying every alternative (-45 %).
-RUN_RE = re.compile(rf"(?=[{_UPPER}aebi]){_TOKEN}(?:{_GAP}(?:{_PARTICLE}{_GAP}){{0,2}}{_TOKEN})*")
+# A list item of one to three words; a comma joins a run only inside "A, B and C" (at most three items
+# before the "and", so the lookahead is bounded and the scan stays linear): "Foreign, Commonwealth and
+# Development Office". "and" joins two capitalised words ("Avon and Somerset Police"); how the scan may
+# read across it is decided per run (see _scan_run).
+_ITEM = rf"{_TOKEN}(?:{_GAP}{_TOKEN}){{0,2}}"
+_COMMA = rf",(?={_GAP}(?:{_ITEM},{_GAP}){{0,1}}{_ITEM}{_GAP}and{_GAP}[{_UPPER}])"
+RUN_RE = re.compile(rf"(?=[{_UPPER}aebi]){_TOKEN}(?:(?:{_GAP}(?:{_PARTICLE}{_GAP}){{0,2}}|{_GAP}and{_GAP}|{_COMMA}{_GAP}){_TOKEN})*")
 NAME_GAP_RE = re.compile(r"[ \t\u00a0]+(?:(?:de|del|da|dos|van|von|der|den|al|bin|ibn|le|la)[ \t\u00a0]+){0,2}")
 
 # Capitalised only because they start a sentence or a headline; never the start of a name.
@@ -80,8 +87,23 @@ agence centre center party partido parti partei bank banco banque company corpor
 groupe university universidad université universität committee comité commission comisión department
 departamento office service servicio authority autoridad fund fondo fonds organisation organization
 organización association institute instituto institut union guard guardia army ejército armée navy forces force
-police policía polizei court tribunal parliament parlamento parlement assembly asamblea assemblée club""".split())
+police policía polizei court tribunal parliament parlamento parlement assembly asamblea assemblée club
+trust constabulary metro""".split())
 FACILITY_WORDS = frozenset(fold(w) for w in "base airport station plant factory bridge square street stadium port".split())
+# Ranks and titles that, like an honorific, make the next unknown capitalised word a person ("Inspector
+# Crossley", "Professor Layton"), and ones that, like a role title, need a curated surname ("Major Incident").
+RANK_HONORIFICS = frozenset(fold(w) for w in """inspector insp detective det sergeant sgt constable pc dc ds
+superintendent supt councillor cllr professor prof lieutenant lt corporal cpl commander cmdr""".split())
+RANK_ROLES = frozenset(fold(w) for w in "major brigadier marshal admiral".split())
+# Words that are never part of a person's name after a title: job words ("Chief Executive Officer of …")
+# and the verbs of title-case headlines ("Mr Kirby Says …").
+NOT_NAME_WORDS = frozenset(fold(w) for w in """officer executive director manager chair chairman chairwoman head leader
+editor correspondent reporter spokesperson says said tells told warns warned urges urged calls called claims denies
+admits resigns quits dies died backs slams vows insists rejects confirms announces responds speaks arrives
+arrested charged named accused visits meets thanks praises""".split())
+_TITLE_KIND = {**{w: "role" for w in ROLE_TITLES | RANK_ROLES}, **{w: "honorific" for w in HONORIFICS | RANK_HONORIFICS}}
+_OF_GAP_RE = re.compile(r"[ \t\u00a0]+of(?:[ \t\u00a0]+the)?[ \t\u00a0]+")
+_AND_GAP_RE = re.compile(r"[ \t\u00a0]+and[ \t\u00a0]+")
 
 
 class Mention(NamedTuple):
@@ -120,9 +142,14 @@ def _longest_known(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int,
     return None
 
 
-def _org_head_ends(text: str, toks: list[tuple[int, int]]) -> list[int | None]:
+def _org_head_ends(text: str, toks: list[tuple[int, int]], gaps: list[str] | None = None,
+                   may_cross: Callable[[int, int], bool] | None = None) -> list[int | None]:
     """For each token i: the index after the last institution word after it when the run from i
     reads as an organisation name, None when there is none or a facility word follows i.
+
+    A reading never reaches past a "barrier" gap (a comma; a title opening "Inspector Leanne Crossley
+    of …"), and past an "and" only where ``may_cross(k, end)`` allows it for the name k..end-1 after
+    the "and" ("Cumbria Fire and Rescue Service", not "Boris Johnson and Fire Service").
 
     Computed for all tokens in one pass from the end: asked token by token, a run of n capitalised
     words cost n²/2 word tests (a 50,000-word run of "Capital" held a worker for minutes)."""
@@ -135,6 +162,11 @@ def _org_head_ends(text: str, toks: list[tuple[int, int]]) -> list[int | None]:
             facility = True
         elif word in ORG_HEADS and end is None:
             end = k + 1
+        if gaps is not None:
+            gap = gaps[k]
+            if gap == "barrier" or (gap == "and" and (facility or end is None or may_cross is None
+                                                      or not may_cross(k, end))):
+                end, facility = None, False
         out[k - 1] = None if facility else end
     return out
 
@@ -161,16 +193,62 @@ def _full_name(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int, Hit
     return j, hit
 
 
-def _title_of(text: str, toks: list[tuple[int, int]], i: int) -> str | None:
-    if i == 0:
+def _gap_kinds(text: str, toks: list[tuple[int, int]]) -> list[str]:
+    """The gap before each token: "name" (spaces, name particles), "of", "and", "barrier" (a comma) or "other"."""
+    kinds = ["start"]
+    for k in range(1, len(toks)):
+        a, b = toks[k - 1][1], toks[k][0]
+        if NAME_GAP_RE.fullmatch(text, a, b):
+            kinds.append("name")
+        elif _OF_GAP_RE.fullmatch(text, a, b):
+            kinds.append("of")
+        elif _AND_GAP_RE.fullmatch(text, a, b):
+            kinds.append("and")
+        elif "," in text[a:b]:
+            kinds.append("barrier")
+        else:
+            kinds.append("other")
+    return kinds
+
+
+def _title_of(words: list[str], gaps: list[str], i: int) -> str | None:
+    """"honorific" or "role" when a title word precedes token i (not across "and" or a comma)."""
+    if i == 0 or gaps[i] in ("and", "barrier"):
         return None
-    word = fold(text[toks[i - 1][0]:toks[i - 1][1]])
-    return "honorific" if word in HONORIFICS else "role" if word in ROLE_TITLES else None
+    return _TITLE_KIND.get(words[i - 1])
+
+
+def _may_be_name(text: str, toks: list[tuple[int, int]], words: list[str], k: int) -> bool:
+    word = words[k]
+    if (word in STOPWORDS or word in _TITLE_KIND or word in ORG_HEADS or word in FACILITY_WORDS
+            or word in NOT_NAME_WORDS):
+        return False
+    known = names.lookup(text[toks[k][0]:toks[k][1]])
+    return known is None or known.label == "PERSON" or word in first_names()
+
+
+def _titled_name(text: str, toks: list[tuple[int, int]], words: list[str], gaps: list[str], i: int) -> tuple[int, bool]:
+    """After a title: how many of tokens i, i+1, i+2 read as the person's name (0 when token i does
+    not), and whether "of" follows them ("Inspector Leanne Crossley of Lancashire Police")."""
+    n = 0
+    while n < 3 and i + n < len(toks) and (n == 0 or gaps[i + n] == "name") and _may_be_name(text, toks, words, i + n):
+        n += 1
+    return n, n > 0 and i + n < len(toks) and gaps[i + n] == "of"
 
 
 def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
     found: list[Mention] = []
-    heads = _org_head_ends(text, toks)
+    words = [fold(text[s:e]) for s, e in toks]
+    gaps = _gap_kinds(text, toks)
+    for k in range(1, len(toks) - 1):
+        # a title opening "title name… of …": no organisation reading runs through it
+        if words[k] in _TITLE_KIND and gaps[k + 1] == "name" and _titled_name(text, toks, words, gaps, k + 1)[1]:
+            gaps[k] = "barrier" if gaps[k] != "start" else gaps[k]
+
+    def may_cross(k: int, end: int) -> bool:
+        return _may_cross_and(text, toks, words, gaps, k, end)
+
+    heads = _org_head_ends(text, toks, gaps, may_cross)
     i = 0
     while i < len(toks):
         start = toks[i][0]
@@ -188,8 +266,8 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             found.append(Mention(start, toks[j - 1][1], hit))
             i = j
             continue
-        word = fold(text[start:toks[i][1]])
-        if word in STOPWORDS or word in HONORIFICS or word in ROLE_TITLES:
+        word = words[i]
+        if word in STOPWORDS or word in _TITLE_KIND:
             i += 1
             continue
         person = _full_name(text, toks, i)
@@ -198,15 +276,60 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             found.append(Mention(start, toks[j - 1][1], hit))
             i = j
             continue
+        title = _title_of(words, gaps, i)
+        if title and gaps[i] == "name":
+            n, of_follows = _titled_name(text, toks, words, gaps, i)
+            if n == 1 and of_follows:  # "Inspector Crossley of Lancashire Police": a titled lone word
+                found.append(Mention(start, toks[i][1], None, title))
+                i += 1
+                continue
+            if n >= 2 and (of_follows or title == "honorific"):  # "Inspector Leanne Crossley (of …)"
+                j = i + n
+                hit = (names.person_by_full_name(text[start:toks[i][1]], text[toks[j - 1][0]:toks[j - 1][1]])
+                       or person_hit(text[start:toks[j - 1][1]]))
+                found.append(Mention(start, toks[j - 1][1], hit))
+                i = j
+                continue
         head = heads[i]
         if head:
             surface = text[start:toks[head - 1][1]]
             found.append(Mention(start, toks[head - 1][1], Hit("ORG", surface, f"org:{slug(surface)}")))
             i = head
             continue
-        found.append(Mention(start, toks[i][1], None, _title_of(text, toks, i)))
+        found.append(Mention(start, toks[i][1], None, _title_of(words, gaps, i)))
         i += 1
     return found
+
+
+def _is_place_part(hit: Hit | None) -> bool:
+    """Unknown, or a city or region: what the parts of "Brighton and Hove", "Avon and Somerset" are;
+    a country, state, nationality, person or organisation is a name of its own."""
+    if hit is None:
+        return True
+    return hit.label in ("GPE", "LOC") and all(r.kind in ("city", "region", "LOC") for r in hit.readings)
+
+
+def _may_cross_and(text: str, toks: list[tuple[int, int]], words: list[str], gaps: list[str], k: int, end: int) -> bool:
+    """Whether an organisation name ending at token end-1 may run back across the "and" before token k:
+    "Cumbria Fire and Rescue Service", "Avon and Somerset Police", "Tyne and Wear Metro". Not when the
+    part after "and" is a known name or a lone head ("Russia and Wagner Group", "Roads and Police"),
+    when the word before "and" is itself a head, a title's name or a country ("Mr Smith and Fire
+    Service", "US and UK Border Force"), or when the part before "and" ends a comma list."""
+    if end - k < 2 or names.lookup(text[toks[k][0]:toks[end - 1][1]]) is not None:
+        return False
+    before = words[k - 1]
+    if before in STOPWORDS or before in _TITLE_KIND or before in ORG_HEADS or before in NOT_NAME_WORDS:
+        return False
+    if not _is_place_part(names.lookup(text[toks[k - 1][0]:toks[k - 1][1]])):
+        return False
+    if not _is_place_part(names.lookup(text[toks[k][0]:toks[k][1]])) or words[k] in first_names():
+        return False
+    j = k - 1  # the words before "and" back to the previous gap that is not a name's: bounded by it
+    while gaps[j] == "name":
+        j -= 1
+        if words[j] in _TITLE_KIND:
+            return False
+    return gaps[j] != "barrier"
 
 
 def _lowercase_demonyms(text: str, lang: str | None) -> list[Mention]:

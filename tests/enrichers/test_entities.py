@@ -241,3 +241,55 @@ def test_runs_with_and_commas_and_titles_are_read_in_linear_work(monkeypatch):
         entities.scan(text)
         counts.append(len(calls))
     assert counts[1] <= 2.1 * counts[0]
+
+
+def _page_ids(texts):
+    context = DocumentContext.from_texts(texts)
+    found: dict[str, set[str]] = {}
+    for text in texts:
+        for surface, entity_id in ids(text, context):
+            found.setdefault(surface, set()).add(entity_id)
+    return found
+
+
+def test_a_regional_given_name_and_a_final_vowel_variant_are_one_person_on_a_page():
+    found = _page_ids(["El alcalde, José Manuel Olmedo, pidió calma.",
+                       "El alcalde, Xosé Manuel Olmedo, ha pedido a los vecinos que no vuelvan. Olmedo insistió.",
+                       "El alcalde, Xosé Manuel Olmeda, agradeció la rapidez de los vecinos."])
+    assert found == {"José Manuel Olmedo": {"person:jose-manuel-olmedo"}, "Xosé Manuel Olmedo": {"person:jose-manuel-olmedo"},
+                     "Olmedo": {"person:jose-manuel-olmedo"}, "Xosé Manuel Olmeda": {"person:jose-manuel-olmedo"}}
+
+
+def test_a_transliterated_surname_is_the_person_the_page_names_with_an_honorific():
+    found = _page_ids(["Dale Kowalczyk conceded nothing. Mr Kowalczyk spoke at midnight.",
+                       "The gains will be a boost for Dale Kowalchik, who campaigned in the west."])
+    assert found["Dale Kowalchik"] == found["Dale Kowalczyk"] == found["Kowalczyk"] == {"person:dale-kowalczyk"}
+
+
+def test_transliterated_given_names_are_one_person():
+    found = _page_ids(["Oleksandr Kovalenko, the regional governor, spoke.", "Aleksandr Kovalenko said later.",
+                       "Mr Kovalenko added more."])
+    assert found["Oleksandr Kovalenko"] == found["Aleksandr Kovalenko"] == found["Kovalenko"]
+
+
+def test_different_people_with_like_names_stay_apart():
+    pairs = [("Jon Jenkinson", "Joan Jenkinson"),        # different given names, same surname
+             ("Ed Miliband", "David Miliband"),           # brothers
+             ("Lucía Olmedo", "Lucía Olmos"),             # a short surname: no fuzzy reading at all
+             ("Lucía Olmedo", "Lucía Olmeiro"),           # like surnames that are not spellings of each other
+             ("David Miller", "David Millar"),            # an inner vowel is a different name
+             ("José Luis Olmedo", "José Manuel Olmedo"),  # one given name, different middle names
+             ("Daniel Romero", "Daniela Romero")]
+    for a, b in pairs:
+        # "Dr" makes a person of names whose given name is not curated ("Jon", "Ed", "Lucía")
+        found = _page_ids([f"Dr {a} arrived first.", f"Dr {b} arrived second.", f"Dr {a} and Dr {b} left together."])
+        assert found[a] != found[b] and len(found[a]) == len(found[b]) == 1, (a, b)
+
+
+def test_spelling_keys_and_surname_matching():
+    from workers.enrichers.names import same_surname, spelling_key
+
+    assert spelling_key("kowalczyk") == spelling_key("kowalchik")
+    assert spelling_key("olmedo") == spelling_key("olmeda") != spelling_key("olmos")
+    assert same_surname("macintosh", "mcintosh") and same_surname("kowalczyk", "kowalchik")
+    assert not same_surname("miller", "millar") and not same_surname("olmedo", "olmos")

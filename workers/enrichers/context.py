@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
 
-from rapidfuzz import fuzz
-
 from workers.enrichers.entities import full_names, join_titled, scan, titled_surnames
 from workers.enrichers.gazetteer import people
-from workers.enrichers.names import FUZZY_MIN_LENGTH, FUZZY_THRESHOLD
+from workers.enrichers.names import FUZZY_MIN_LENGTH, given_key, same_surname
 from workers.enrichers.text import fold
 
 
@@ -58,10 +56,12 @@ def _curated() -> frozenset[str]:
 
 def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: Callable[[str], int]) -> dict[str, str]:
     """Full names one person goes by on a page, spelt differently ("Alasdair Macintosh",
-    "Alasdair McIntosh", "Alasdair Mackintosh"): the same given name and surnames of at least
-    FUZZY_MIN_LENGTH letters within FUZZY_THRESHOLD of each other. Each maps to the curated
-    spelling, else the one with the most mentions (its surname alone counted too), else the
-    alphabetically first; names with no variant are left out."""
+    "Alasdair McIntosh", "Alasdair Mackintosh"; "Xosé Manuel Olmeda", "José Manuel Olmedo"): given
+    names that are one name (the same folded, or spellings of one name in given_name_variants.txt),
+    middle names that agree (the same, or absent from one of the two: "José Luis" is not "José
+    Manuel") and surnames of at least FUZZY_MIN_LENGTH letters that :func:`names.same_surname` takes
+    for one. Each maps to the curated spelling, else the one with the most mentions (its surname
+    alone counted too), else the alphabetically first; names with no variant are left out."""
     mentions: Counter[str] = Counter()
     for key, names in counts.items():
         for name, n in names.items():
@@ -71,15 +71,17 @@ def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: C
     for name in sorted(mentions):
         parts = name.split()
         if len(parts) >= 2 and len(parts[-1]) >= FUZZY_MIN_LENGTH:
-            by_given.setdefault(fold(parts[0]), []).append(name)
+            by_given.setdefault(given_key(parts[0]), []).append(name)
     out: dict[str, str] = {}
     counted: set[str] = set()
     for names in by_given.values():
         if len(names) < 2:
             continue
         surname = {name: fold(name.split()[-1]) for name in names}
+        middle = {name: tuple(given_key(p) for p in name.split()[1:-1]) for name in names}
         for name in names:
-            group = [other for other in names if fuzz.ratio(surname[name], surname[other]) >= FUZZY_THRESHOLD]
+            group = [other for other in names if same_surname(surname[name], surname[other])
+                     and (middle[name] == middle[other] or not middle[name] or not middle[other])]
             if len(group) < 2:
                 continue
             for g in group:

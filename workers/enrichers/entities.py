@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz
 
 from schemas.events import Entity
 from workers.enrichers import names
@@ -405,11 +404,11 @@ def join_titled(text: str, mentions: list[Mention] | tuple[Mention, ...], titled
 
 
 def _is_titled(word: str, titled: frozenset[str]) -> bool:
-    """``word`` is a titled surname, or a spelling of one ("Macintosh" where "Mr McIntosh" is)."""
+    """``word`` is a titled surname, or a spelling of one ("Macintosh" where "Mr McIntosh" is,
+    "Kowalchik" where "Mr Kowalczyk" is: :func:`names.same_surname`)."""
     if word in titled:
         return True
-    return len(word) >= names.FUZZY_MIN_LENGTH and any(
-        len(t) >= names.FUZZY_MIN_LENGTH and fuzz.ratio(word, t) >= names.FUZZY_THRESHOLD for t in titled)
+    return len(word) >= names.FUZZY_MIN_LENGTH and any(names.same_surname(word, t) for t in titled)
 
 
 def full_names(text: str, mentions: list[Mention]) -> dict[str, list[tuple[int, str]]]:

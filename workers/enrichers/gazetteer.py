@@ -116,8 +116,19 @@ def _words(name: str) -> frozenset[str]:
 
 
 @cache
+def given_name_variants() -> dict[str, str]:
+    """Folded given name → the folded first spelling of its line in given_name_variants.txt ("xose" → "jose")."""
+    table: dict[str, str] = {}
+    for line in (DATA_DIR / "given_name_variants.txt").read_text(encoding="utf-8").splitlines():
+        spellings = [fold(w) for w in line.split()] if not line.startswith("#") else []
+        for spelling in spellings:
+            table.setdefault(spelling, spellings[0])
+    return table
+
+
+@cache
 def first_names() -> frozenset[str]:
-    return _words("first_names.txt")
+    return _words("first_names.txt") | frozenset(given_name_variants())
 
 
 @cache

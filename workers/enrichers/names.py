@@ -10,6 +10,7 @@ ordinary words away (the nearest false hits we saw on the gold set scored below 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -166,3 +167,38 @@ def curated_by_surname(surname: str) -> Hit | None:
         return person_hit(candidates[0].canonical)
     hit = fuzzy(surname) if not candidates else None
     return hit if hit and hit.label == "PERSON" else None
+
+
+_DOUBLED = re.compile(r"(.)\1+")
+_TRANSLITERATIONS = (("tsch", "ch"), ("sch", "sh"), ("cz", "ch"), ("sz", "sh"), ("ck", "k"), ("ph", "f"),
+                     ("w", "v"), ("y", "i"))
+
+
+@lru_cache(maxsize=65536)
+def spelling_key(folded: str) -> str:
+    """What two spellings of one surname share when they differ as transliterations or regional forms
+    do: Polish cz/sz against ch/sh, w against v, y against i, doubled letters, and the final vowel
+    ("Kowalczyk" and "Kowalchik" → "kovalchik"; "Olmedo" and "Olmeda" → "olmed*"). Other letters stay:
+    "Miller" and "Millar" keep different keys."""
+    key = folded
+    for a, b in _TRANSLITERATIONS:
+        key = key.replace(a, b)
+    key = _DOUBLED.sub(r"\1", key)
+    return key[:-1] + "*" if key[-1:] in ("a", "e", "i", "o", "u") else key
+
+
+def same_surname(a: str, b: str) -> bool:
+    """Two folded surnames of at least FUZZY_MIN_LENGTH letters that one person may be written with:
+    within FUZZY_THRESHOLD ("Macintosh"/"McIntosh") or with the same spelling key. Only ever asked
+    for names that already share a given name (or where an honorific vouches for the surname)."""
+    if a == b:
+        return True
+    if len(a) < FUZZY_MIN_LENGTH or len(b) < FUZZY_MIN_LENGTH:
+        return False
+    return spelling_key(a) == spelling_key(b) or fuzz.ratio(a, b) >= FUZZY_THRESHOLD
+
+
+def given_key(name: str) -> str:
+    """A given name's folded spelling, the same for its variants ("Xosé", "José" → "jose")."""
+    folded = fold(name)
+    return gazetteer.given_name_variants().get(folded, folded)

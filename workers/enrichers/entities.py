@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from functools import cache, lru_cache
 from collections.abc import Callable
+from functools import cache, lru_cache
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from rapidfuzz import fuzz
 
 from schemas.events import Entity
 from workers.enrichers import names
@@ -408,7 +409,18 @@ def _is_titled(word: str, titled: frozenset[str]) -> bool:
     "Kowalchik" where "Mr Kowalczyk" is: :func:`names.same_surname`)."""
     if word in titled:
         return True
-    return len(word) >= names.FUZZY_MIN_LENGTH and any(names.same_surname(word, t) for t in titled)
+    if len(word) < names.FUZZY_MIN_LENGTH:
+        return False
+    keys, long = _titled_keys(titled)
+    return names.spelling_key(word) in keys or any(fuzz.ratio(word, t) >= names.FUZZY_THRESHOLD for t in long)
+
+
+@lru_cache(maxsize=256)
+def _titled_keys(titled: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The spelling keys of a page's titled surnames long enough for fuzzy matching, and those surnames
+    (:func:`names.same_surname` asked once per set, not once per pair)."""
+    long = tuple(sorted(t for t in titled if len(t) >= names.FUZZY_MIN_LENGTH))
+    return frozenset(map(names.spelling_key, long)), long
 
 
 def full_names(text: str, mentions: list[Mention]) -> dict[str, list[tuple[int, str]]]:

@@ -16,18 +16,22 @@ from types import MappingProxyType
 from workers.enrichers.entities import full_names, join_titled, scan, titled_surnames
 from workers.enrichers.gazetteer import people
 from workers.enrichers.names import FUZZY_MIN_LENGTH, given_key, same_surname
+from workers.enrichers.places import entity_country, text_countries
 from workers.enrichers.text import fold
 
 
 @dataclass(frozen=True)
 class DocumentContext:
     """Folded surname → the full name it most often belongs to in the document; the surnames
-    the document puts after an honorific; and each spelling variant of a full name → the
-    spelling the document uses most."""
+    the document puts after an honorific; each spelling variant of a full name → the
+    spelling the document uses most; and ISO country code → how many texts of the document
+    name that country (an unambiguous place, demonym, curated institution or "£"), which
+    settles a town or city name that several countries share (Newcastle, Denton)."""
 
     surnames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     titled: frozenset[str] = frozenset()
     variants: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    countries: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_texts(cls, texts: list[str]) -> DocumentContext:
@@ -43,7 +47,8 @@ class DocumentContext:
         variants = _variants(counts, curated, lambda key: sum(_lone_words_of(text)[key] for text in texts))
         best = {key: min(c.items(), key=lambda kv: (kv[0] not in curated, -kv[1], kv[0]))[0] for key, c in counts.items()}
         best = {key: variants.get(name, name) for key, name in best.items()}
-        return cls(MappingProxyType(best), titled, MappingProxyType(variants))
+        countries = Counter(code for text in texts for code in _countries_of(text))
+        return cls(MappingProxyType(best), titled, MappingProxyType(variants), MappingProxyType(dict(sorted(countries.items()))))
 
     def person_for(self, surname_key: str) -> str | None:
         return self.surnames.get(surname_key)
@@ -92,6 +97,15 @@ def _variants(counts: dict[str, Counter[str]], curated: frozenset[str], alone: C
             if best != name:
                 out[name] = best
     return out
+
+
+@lru_cache(maxsize=16_384)
+def _countries_of(text: str) -> frozenset[str]:
+    """Countries a text names unambiguously: places with one reading, demonyms, curated institutions, "£"."""
+    found = {entity_country(m.hit.entity_id) for m in scan(text) if m.hit is not None and len(m.hit.readings) <= 1}
+    found.update(text_countries(text))
+    found.discard(None)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=16_384)

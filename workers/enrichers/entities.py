@@ -39,7 +39,7 @@ from workers.enrichers import names
 from workers.enrichers._construct import constructor
 from workers.enrichers.gazetteer import first_names
 from workers.enrichers.names import Hit, person_hit
-from workers.enrichers.places import disambiguate
+from workers.enrichers.places import disambiguate, entity_country, text_countries
 from workers.enrichers.text import fold, sentence_span, slug
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class Mention(NamedTuple):
     start: int
     end: int
     hit: Hit | None
-    title: str | None = None  # "honorific" or "role" when a title word precedes a lone word
+    title: str | None = None  # "honorific"/"role" after a title word; "name" next to another lone word
 
 
 def _tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -258,8 +258,8 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             known = person or known
         if known:
             j, hit = known
-            head = heads[j - 1] if hit.label in ("NORP", "GPE") else None
-            if head and head > j:  # "Ukrainian Defence Ministry", "US Air Force": the institution, not the country
+            head = heads[j - 1] if hit.label in ("NORP", "GPE", "LOC") else None
+            if head and head > j:  # "Ukrainian Defence Ministry", "US Air Force", "Cumbria Police": the institution
                 j, hit = head, None
                 surface = text[start:toks[j - 1][1]]
                 hit = Hit("ORG", surface, f"org:{slug(surface)}")
@@ -454,17 +454,44 @@ def _resolve(text: str, m: Mention, local: dict, context: DocumentContext | None
         return names.curated_by_surname(surface) or person_hit(surface)
     if m.title == "role":
         return names.curated_by_surname(surface)
-    return names.fuzzy(surface)
+    return names.fuzzy(surface) or (None if m.title == "name" else names.town(surface))
 
 
-def _settle_places(text: str, mentions: list[Mention]) -> list[Mention]:
-    ids = [m.hit.entity_id for m in mentions if m.hit]
+def _in_names(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Lone words next to another lone word ("Graham Tulley", "Kirsty Dalgleish") are part of a
+    name, never a town on their own: marked with the title "name"."""
+    out = list(mentions)
+    for k in range(len(out) - 1):
+        a, b = out[k], out[k + 1]
+        if a.hit is None and b.hit is None and NAME_GAP_RE.fullmatch(text, a.end, b.start):
+            if a.title is None:
+                out[k] = Mention(a.start, a.end, None, "name")
+            if b.title is None:
+                out[k + 1] = Mention(b.start, b.end, None, "name")
+    return out
+
+
+def _settle_places(text: str, mentions: list[Mention], context: DocumentContext | None = None) -> list[Mention]:
+    """Each name with several readings, or that is only a town, settled by the places around it;
+    a town whose country nothing around it names is dropped."""
+    if not any(m.hit.needs_support or len(m.hit.readings) > 1 for m in mentions):
+        return mentions
+    ids = [m.hit.entity_id for m in mentions]
+    # what the unambiguous entities (and "£") say about the country, each mention once
+    sure = [(m.start, c) for m in mentions if len(m.hit.readings) <= 1 and not m.hit.needs_support
+            for c in (entity_country(m.hit.entity_id),) if c]
+    post_countries = {c for _, c in sure} | set(text_countries(text))
+    page = context.countries if context is not None else None
     settled = []
     for m in mentions:
-        if m.hit and len(m.hit.readings) > 1:
+        if m.hit.needs_support or len(m.hit.readings) > 1:
             lo, hi = sentence_span(text, m.start, m.end)
-            near = [o.hit.entity_id for o in mentions if o.hit and lo <= o.start < hi and o is not m]
-            r = disambiguate(m.hit.readings, near, ids)
+            near = [o.hit.entity_id for o in mentions if lo <= o.start < hi and o is not m]
+            near_cc = [c for start, c in sure if lo <= start < hi and start != m.start] + text_countries(text[lo:hi])
+            r = disambiguate(m.hit.readings, near, ids, sentence_countries=near_cc, post_countries=post_countries,
+                             page_countries=page, needs_support=m.hit.needs_support)
+            if r is None:
+                continue
             m = Mention(m.start, m.end, Hit(r.label, r.canonical, r.entity_id, m.hit.readings), m.title)
         settled.append(m)
     return settled
@@ -481,8 +508,9 @@ def extract_entities(text: str, context: DocumentContext | None = None, lang: st
     for table in local.values():
         table.sort()
     # a new Mention, not m._replace (which builds the tuple field by field in Python)
+    mentions = _in_names(text, mentions)
     resolved = [m if m.hit else Mention(m.start, m.end, _resolve(text, m, local, context), m.title) for m in mentions]
-    resolved = _settle_places(text, [m for m in resolved if m.hit is not None])
+    resolved = _settle_places(text, [m for m in resolved if m.hit is not None], context)
     if context is not None and context.variants:
         resolved = [Mention(m.start, m.end, person_hit(context.variants[m.hit.canonical]), m.title)
                     if m.hit.label == "PERSON" and m.hit.canonical in context.variants else m for m in resolved]

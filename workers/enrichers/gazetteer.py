@@ -52,7 +52,7 @@ class Demonym:
 
 @dataclass(frozen=True, slots=True)
 class CuratedPlace:
-    kind: str  # "LOC" for regions and seas, "PLACE" for a city spelling the gazetteer lacks
+    kind: str  # "LOC" regions and seas, "PLACE" a city spelling the gazetteer lacks, "NAME" short names of a gazetteer city
     canonical: str
     country_code: str | None
     latitude: float
@@ -103,6 +103,12 @@ def curated_places() -> tuple[CuratedPlace, ...]:
                      _aliases(r[5]) if len(r) > 5 else ())
         for r in _rows("locations.tsv")
     )
+
+
+@cache
+def country_cues() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(ISO code, curated institution names) whose mention places a text in that country."""
+    return tuple((r[0], _aliases(r[1])) for r in _rows("country_cues.tsv"))
 
 
 @cache

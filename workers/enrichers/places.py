@@ -41,7 +41,7 @@ from workers.enrichers import gazetteer
 from workers.enrichers.text import fold, fold_text, slug
 
 NAME = "places"
-VERSION = "1"
+VERSION = "2"
 CITY_MIN_POPULATION = 100_000  # below: a "town", read only where its country is supported
 
 # Everyday English names for countries whose GeoNames name is formal or different.

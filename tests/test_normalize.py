@@ -103,6 +103,45 @@ def test_every_caption_followed_by_the_same_lone_agency_line_is_a_credit() -> No
     ]
 
 
+# Picture credits as newsrooms print them under or after a picture, in the languages the
+# project reads: a label ("Photo:", "Foto:", "Crédit photo :", "Bild:") or "©" and a name.
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Photo: Reuters",
+        "Photograph: Reuters",
+        "Photo : Reuters",
+        "Photo: John Smith/AP",
+        "Photo by Jane Doe/Reuters",
+        "Image: Getty Images",
+        "© AFP",
+        "© Sébastien Bozon / AFP",
+        "Crédit photo : Guillaume Souvant / AFP",
+        "Foto: Robert Michael/dpa",
+        "(Foto: dpa)",
+        "Bild: Keystone",
+        "Foto ANSA",
+        "Foto: Paulo Novais/Lusa",
+        "Copyright AFP 2025",
+    ],
+)
+def test_labelled_picture_credits_are_credits(line: str) -> None:
+    assert is_credit(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Photo: the harbour wall gave way shortly after 3am, flooding the lower town and forcing families out.",
+        "Photographers were kept behind the cordon until the fire was out.",
+        "Foto e video circolano sui social: la polizia chiede di non condividerli.",
+        "Image rights for the footage were sold to three broadcasters, the company said.",
+    ],
+)
+def test_prose_starting_with_a_credit_word_is_not_a_credit(line: str) -> None:
+    assert not is_credit(line)
+
+
 # --- related links ---------------------------------------------------------------------------
 
 
@@ -115,6 +154,15 @@ def test_every_caption_followed_by_the_same_lone_agency_line_is_a_credit() -> No
         "Watch below, from CNN:",
         "Our coastal correspondent explains more here",
         "Lee aquí la información completa.",
+        "À lire aussi : la carte des zones inondables",
+        "A LIRE AUSSI | Crues : vos questions",
+        "Voir aussi : notre infographie",
+        "Lesen Sie auch: Was Anwohner jetzt wissen müssen",
+        "Mehr zum Thema: Hochwasser in Sachsen",
+        "Leggi anche: le strade ancora chiuse",
+        "Leia também: Como se preparar para uma evacuação",
+        "Veja também: o mapa dos incêndios",
+        "Saiba mais: o que é a Proteção Civil",
     ],
 )
 def test_link_intro_lines_are_recognised(line: str) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 AGENCIES = (
     "AP", "PA", "AFP", "Reuters", "Getty", "Getty Images", "EPA", "EPA-EFE", "Shutterstock",
     "Bloomberg", "Alamy", "PA Wire", "PA Media", "ANSA", "dpa", "EFE", "Europa Press", "Xinhua",
+    "Lusa", "Keystone", "Belga", "ANP", "Imago", "picture alliance",
 )
 _AGENCY_ALT = "|".join(re.escape(a) for a in sorted(AGENCIES, key=len, reverse=True))
 _CREDIT_LINE = re.compile(
@@ -27,10 +28,25 @@ _CREDIT_LINE = re.compile(
         |\((?:[^()]*\b(?:Copyright|©)\b[^()]*|\s*(?:{_AGENCY_ALT})(?:\s*(?:Photo|via|/)[^)]*)?\s*)\)\s*$""",
     re.VERBOSE | re.IGNORECASE,
 )
+# A labelled picture credit: "Photo: Reuters", "Crédit photo : X / AFP", "Foto: X/dpa", "(Foto: dpa)",
+# "Photo by X/AP", "Foto ANSA", "© AFP", "Copyright AFP 2025". Short, one sentence at most: a caption
+# or prose that merely starts with such a word ("Photo: the harbour wall gave way ...") is longer.
+_CREDIT_LABEL = (r"(?:photo(?:graph)?s?|pictures?|images?|foto(?:grafia|s)?|fotograf[íi]a|bild(?:er)?|imagem|immagine"
+                 r"|cr[ée]dits?(?:\s+photos?)?|photo\s+credit|image\s+credit)")
+_LABELLED_CREDIT = re.compile(
+    rf"""^\(?\s*(?:
+        {_CREDIT_LABEL}\s*(?::|\bby\b|\bvon\b)\s*(?=\S)[^.!?:;]{{1,80}}
+      | {_CREDIT_LABEL}\s+(?:{_AGENCY_ALT})(?:\s*/\s*[^.!?:;]{{1,60}})?
+      | (?:©|\(c\)|copyright\b)\s*(?=\S)[^.!?:;]{{1,80}}
+    )\s*\)?\.?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+CREDIT_MAX_WORDS = 10
 _LONE_AGENCY = re.compile(rf"^\(?\s*(?:{_AGENCY_ALT})\s*\)?\.?$", re.IGNORECASE)
 _LINK_INTRO = re.compile(
     r"""(?:^(?:read\s+more|read|watch|listen|related|click\s+here|more\s+here|lee\s+(?:más|también|aquí)|
-              lire\s+aussi|mehr\s+dazu)\b
+              (?:[àa]\s+)?lire\s+aussi|voir\s+aussi|mehr\s+dazu|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|
+              leggi\s+anche|leia\s+(?:também|mais)|veja\s+também|saiba\s+mais)\b
         |\b(?:more|report|reports|story|full|guide|explainer|read|watch|latest|coverage|details|información|
              informa|article)\b.*\b(?:here|below|aquí|ici|hier)\s*[.:!]?\s*$
         |\b(?:here|below|aquí|ici|hier)\s*:\s*$
@@ -112,7 +128,10 @@ def _clean_line(line: str) -> str:
 
 
 def is_credit(line: str) -> bool:
-    return bool(_CREDIT_LINE.search(line.strip()))
+    line = line.strip()
+    if _CREDIT_LINE.search(line):
+        return True
+    return len(line.split()) <= CREDIT_MAX_WORDS and bool(_LABELLED_CREDIT.match(line))
 
 
 def is_link_intro(line: str) -> bool:

@@ -52,6 +52,34 @@ def test_each_stamp_form_is_read_as_wall_clock_time_date_zone_and_author(line: s
     assert parse_stamp_line(line) == expected
 
 
+# German, Italian and Portuguese pages print their stamps with "Uhr", "ore"/"alle", "às" and
+# their own month and weekday names.
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("14.05 Uhr", Stamp(14, 5)),
+        ("14:05 Uhr", Stamp(14, 5)),
+        ("14.05 Uhr | Anna Keller", Stamp(14, 5, author="Anna Keller")),
+        ("Samstag, 25. Oktober 2025, 14.05 Uhr", Stamp(14, 5, date(2025, 10, 25))),
+        ("25. Okt. 2025, 14:05 Uhr", Stamp(14, 5, date(2025, 10, 25))),
+        ("3. Dez. 2025 um 9.12 Uhr", Stamp(9, 12, date(2025, 12, 3))),
+        ("ore 14.05", Stamp(14, 5)),
+        ("12 settembre 2025, 14:05", Stamp(14, 5, date(2025, 9, 12))),
+        ("sabato 13 settembre 2025 alle 14:05", Stamp(14, 5, date(2025, 9, 13))),
+        ("lunedì 6 gennaio 2025 ore 8.30", Stamp(8, 30, date(2025, 1, 6))),
+        ("13 de setembro de 2025 14h05", Stamp(14, 5, date(2025, 9, 13))),
+        ("sábado, 13 de setembro de 2025 às 14h05", Stamp(14, 5, date(2025, 9, 13))),
+        ("quinta-feira, 2 de janeiro de 2025, 22h10 , Rita Carvalho", Stamp(22, 10, date(2025, 1, 2), author="Rita Carvalho")),
+    ],
+)
+def test_german_italian_and_portuguese_stamps_are_read(line: str, expected: Stamp) -> None:
+    assert parse_stamp_line(line) == expected
+
+
+def test_a_german_inline_stamp_does_not_put_uhr_into_the_title() -> None:
+    assert stamps.parse_inline_stamp("14.05 Uhr: Bahnverkehr eingestellt") == (Stamp(14, 5), "Bahnverkehr eingestellt")
+
+
 @pytest.mark.parametrize(
     "line",
     [

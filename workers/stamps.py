@@ -38,14 +38,22 @@ MONTHS = {
     "décembre": 12, "decembre": 12,
     # German
     "januar": 1, "februar": 2, "märz": 3, "maerz": 3, "juni": 6, "juli": 7,
-    "oktober": 10, "dezember": 12,
+    "oktober": 10, "dezember": 12, "mär": 3, "okt": 10, "dez": 12,
+    # Italian
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9,
+    "ottobre": 10, "dicembre": 12, "gen": 1, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9, "ott": 10, "dic": 12,
+    # Portuguese
+    "janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9,
+    "outubro": 10, "dezembro": 12, "fev": 2, "out": 10,
 }
 WEEKDAYS = (
     "monday tuesday wednesday thursday friday saturday sunday "
     "mon tue tues wed thu thur thurs fri sat sun "
     "lunes martes miércoles miercoles jueves viernes sábado sabado domingo "
     "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "montag dienstag mittwoch donnerstag freitag samstag sonntag"
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag "
+    "lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi venerdì venerdi sabato domenica "
+    "segunda-feira terça-feira terca-feira quarta-feira quinta-feira sexta-feira segunda terça quarta quinta sexta"
 ).split()
 # Abbreviations that pages print after a time ("21.10 BST"); fixed offsets on purpose:
 # the abbreviation already says whether summer time applies.
@@ -63,9 +71,10 @@ STAMP_RE = re.compile(
     rf"""^\s*
     (?:(?:(?:{_WEEKDAY_ALT})\.?,?\s+)?
        (?P<day>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<month>{_MONTH_ALT})\.?,?\s+(?:de\s+)?
-       (?P<year>\d{{4}}),?\s+(?:at\s+|a\s+las\s+|à\s+|um\s+)?)?
+       (?P<year>\d{{4}}),?\s+(?:at\s+|a\s+las\s+|à\s+|um\s+|alle\s+|às\s+|as\s+)?)?
+    (?:ore\s+)?
     (?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})
-    (?:\s*(?P<ampm>[ap]\.?\s?m\.?))?
+    (?:\s*(?P<ampm>[ap]\.?\s?m\.?)|\s+uhr\b)?
     (?:\s+(?P<zone>{_ZONE_ALT}))?
     (?:\s*(?:,|\||-|–|—|·)\s*(?P<author>[^\d\s][^,|]{{0,60}}?)?)?
     \s*$""",

@@ -188,3 +188,46 @@ def test_a_doctype_with_an_internal_subset_is_ignored():
         doc = parse(raw)
         assert doc.format == "html" and doc.blog.title == "Storm live" and not doc.warnings
         assert [(p.title, p.body) for p in doc.posts] == [("First", "Body one"), ("Second", "Body two")]
+
+
+def test_an_update_label_around_the_edit_time_is_not_body_text():
+    # "Mis à jour à <time class=updated>": the time was left out of the body, its label was not
+    markup = """<html><body><h1>Direct</h1>
+    <article id="p2"><h2>La Loire atteint 5,12 mètres</h2><time datetime="2025-10-25T23:48:00+02:00">23h48</time>
+      <p class="maj">Mis à jour à <time class="updated" datetime="2025-10-26T00:31:00+02:00">00h31</time></p>
+      <p>Le niveau relevé au pont Wilson est de 5,12 mètres, selon Vigicrues.</p></article>
+    <article id="p1"><h2>Aktualisiert</h2><time datetime="2025-10-25T22:00:00+02:00">22.00 Uhr</time>
+      <div>Aktualisiert am <time class="updated" datetime="2025-10-25T22:30:00+02:00">22.30 Uhr</time></div>
+      <p>Der Pegel steigt weiter.</p></article>
+    </body></html>"""
+    posts = parse(html_doc(markup, tz="Europe/Paris")).posts
+    assert [p.body for p in posts] == ["Le niveau relevé au pont Wilson est de 5,12 mètres, selon Vigicrues.",
+                                       "Der Pegel steigt weiter."]
+    assert posts[0].updated_at == datetime(2025, 10, 25, 22, 31, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("byline", "author"), [
+    ("Par Julien Morvan", "Julien Morvan"), ("Von Anna Keller", "Anna Keller"), ("di Giulia Ferraro", "Giulia Ferraro"),
+    ("Por Rita Carvalho", "Rita Carvalho"), ("Von der Leyen", "Von der Leyen"),
+])
+def test_a_localised_by_is_not_part_of_the_author(byline, author):
+    markup = f"""<html><body><h1>Live</h1>
+    <article id="p1"><h2>Titre</h2><time datetime="2025-10-25T22:00:00+02:00">22h00</time>
+      <p class="author">{byline}</p><p>Texte du billet.</p></article></body></html>"""
+    assert parse(html_doc(markup)).posts[0].author == author
+
+
+def test_a_pinned_post_in_its_own_wrapper_is_still_a_post():
+    # key events pinned above the feed sit in a wrapper of their own; the wrapper (one heading,
+    # one time) was taken for the block, its shape lost the vote to the feed's <article>s and the
+    # pinned post vanished
+    markup = """<html><body><header><h1>Direct</h1><time datetime="2025-10-25T18:00:00+02:00">18h00</time></header>
+    <div class="pinned"><article class="post" id="post-1"><span>L'essentiel</span><h2>Vigilance rouge maintenue</h2>
+      <time datetime="2025-10-25T18:05:00+02:00">18h05</time><p>La vigilance rouge est maintenue jusqu'à dimanche.</p></article></div>
+    <div class="feed">
+    <article class="post" id="post-3"><h2>Pont rouvert</h2><time datetime="2025-10-26T00:12:00+02:00">00h12</time><p>Le pont est rouvert.</p></article>
+    <article class="post" id="post-2"><h2>Évacuation</h2><time datetime="2025-10-25T22:57:00+02:00">22h57</time><p>300 habitants évacués.</p></article>
+    </div></body></html>"""
+    posts = parse(html_doc(markup, tz="Europe/Paris")).posts
+    assert [p.source_id for p in posts] == ["post-1", "post-3", "post-2"]
+    assert posts[0].body == "La vigilance rouge est maintenue jusqu'à dimanche."

@@ -419,10 +419,16 @@ def http_url(href: object, base: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+# "By", and the bylines of the other languages read: "Par", "Von", "di", "Por", "Door". "Von" only
+# before a capitalised word that is not a name particle ("Von der Leyen" is a name), "di" only
+# in lower case ("Di Maio" is a name).
+_BYLINE_PREFIX = re.compile(r"^(?:[Bb]y\s+|(?:[Pp]ar|[Pp]or|[Dd]oor|di|[Vv]on(?!\s+(?:der|dem|den)\b))\s+(?=[A-ZÀ-Þ]))")
+
+
 def author_name(value: object) -> str | None:
     """An author from the shapes formats use: a string, {"name": ...}, or a list of those."""
     if isinstance(value, str):
-        return tidy(value).removeprefix("By ").removeprefix("by ").strip() or None
+        return _BYLINE_PREFIX.sub("", tidy(value)).strip() or None
     if isinstance(value, dict):
         return author_name(value.get("name"))
     if isinstance(value, list):

@@ -166,18 +166,40 @@ def _post_blocks(tree: LexborHTMLParser) -> list[Block]:
     choosing the shape shared by most candidates leaves it out.
     """
     candidates: dict[int, LexborNode] = {}
+    times_in: dict[int, list[LexborNode]] = {}
     levels: dict[int, list[int]] = {}  # heading levels under each ancestor, asked once however many <time>s share it
     for time in tree.body.css("time"):
         block = _block_around(time, levels)
         if block is not None and not is_hidden(block):
             candidates.setdefault(block.mem_id, block)
+            times_in.setdefault(block.mem_id, []).append(time)
     groups: dict[tuple[str, str], list[LexborNode]] = {}
     for node in candidates.values():
         groups.setdefault((node.tag, node.css_first(HEADINGS).tag), []).append(node)
     if not groups:
         return []
     best = max(groups, key=lambda sig: (len(groups[sig]), sig[1] != "h1"))
-    return [_block(node) for node in groups[best]]
+    chosen = list(groups[best])
+    for sig, nodes in groups.items():
+        if sig != best:  # a post of the winning shape inside a wrapper of its own (a pinned post)
+            chosen.extend(inner for node in nodes if (inner := _inner_block(node, times_in[node.mem_id], best)))
+    if len(chosen) > len(groups[best]):
+        ids = {node.mem_id for node in chosen}
+        chosen = [node for node in tree.body.css(best[0]) if node.mem_id in ids]  # page order
+    return [_block(node) for node in chosen]
+
+
+def _inner_block(outer: LexborNode, times: list[LexborNode], shape: tuple[str, str]) -> LexborNode | None:
+    """The outermost element of ``shape`` (tag, heading tag) between a <time> and the wrapper
+    taken for its block, holding the wrapper's one heading; None when there is none."""
+    found = None
+    for time in times[:1]:
+        node = time.parent
+        while node is not None and node.mem_id != outer.mem_id:
+            if node.tag == shape[0] and (head := node.css_first(HEADINGS)) is not None and head.tag == shape[1]:
+                found = node
+            node = node.parent
+    return found if found is not None and not is_hidden(found) else None
 
 
 def _block_around(time: LexborNode, levels: dict[int, list[int]] | None = None) -> LexborNode | None:
@@ -223,8 +245,8 @@ def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, war
 def _block_draft(block: Block, published: datetime, raw: RawDocument, base: str | None) -> Draft:
     byline = block.node.css_first(BYLINE)
     updated = _updated_time(block)
-    frame = {block.heading.mem_id, block.times[0].mem_id}
-    frame |= {n.mem_id for n in (byline, updated) if n is not None}
+    parts = [n for n in (block.heading, block.times[0], byline, updated) if n is not None]
+    frame = {n.mem_id for n in parts} | _labels(parts, block.node) | _badges(block)
     return Draft(
         title=tidy(block.heading.text(deep=True)),
         body=html_to_paragraphs(block.node, base_url=base, exclude=frame),
@@ -234,6 +256,40 @@ def _block_draft(block: Block, published: datetime, raw: RawDocument, base: str 
         url=f"{base.split('#')[0]}#{block.dom_id}" if base and block.dom_id else None,
         source_id=block.dom_id,
     )
+
+
+LABEL_MAX_WORDS = 5
+
+
+def _labels(parts: list[LexborNode], block: LexborNode) -> set[int]:
+    """Wrappers of the post's frame whose only other text is a short label: "Mis à jour à <time>",
+    "Aktualisiert am <time>", "Publié le <time>". The time is not body, and neither is its label."""
+    texts = [tidy(n.text(deep=True)) for n in parts]
+    out: set[int] = set()
+    for part in parts[1:]:  # not the heading: a wrapper of the heading holds the post's title
+        node = part.parent
+        if node is None or node.mem_id == block.mem_id or node.css_first(HEADINGS) is not None:
+            continue
+        rest = tidy(node.text(deep=True))
+        for text in texts:
+            if text:
+                rest = rest.replace(text, " ")
+        if len(rest.split()) <= LABEL_MAX_WORDS and not any(ch in rest for ch in ".!?"):
+            out.add(node.mem_id)
+    return out
+
+
+def _badges(block: Block) -> set[int]:
+    """Short labels above the post's heading ("Key event", "Pinned", "L'essentiel", "Eilmeldung"):
+    the page's marks on the post, not its prose."""
+    out: set[int] = set()
+    for child in block.node.iter():
+        if child.mem_id == block.heading.mem_id or child.css_first(HEADINGS) is not None:
+            break
+        text = tidy(child.text(deep=True))
+        if len(text.split()) <= LABEL_MAX_WORDS and not any(ch in text for ch in ".!?"):
+            out.add(child.mem_id)
+    return out
 
 
 def _updated_time(block: Block) -> LexborNode | None:

@@ -231,3 +231,33 @@ def test_a_pinned_post_in_its_own_wrapper_is_still_a_post():
     posts = parse(html_doc(markup, tz="Europe/Paris")).posts
     assert [p.source_id for p in posts] == ["post-1", "post-3", "post-2"]
     assert posts[0].body == "La vigilance rouge est maintenue jusqu'à dimanche."
+
+
+def test_jsonld_listing_only_the_latest_updates_still_lends_authors_and_edit_times():
+    # publishers put only the newest few updates in JSON-LD; the older visible posts it leaves
+    # out made it "disagree", so the authors and edit times of the posts it does describe were lost
+    ld = ('{"@type":"LiveBlogPosting","headline":"Direct","liveBlogUpdate":['
+          '{"headline":"Pont rouvert","url":"https://example.test/live#post-3","datePublished":"2025-10-26T00:12:00+02:00",'
+          '"dateModified":"2025-10-26T00:20:00+02:00","articleBody":"Le pont est rouvert.","author":{"name":"Camille Besnard"}}]}')
+    markup = f"""<html><head><script type="application/ld+json">{ld}</script></head><body><h1>Direct</h1>
+    <article id="post-3"><h2>Pont rouvert</h2><time datetime="2025-10-26T00:12:00+02:00">00h12</time><p>Le pont est rouvert.</p></article>
+    <article id="post-2"><h2>Évacuation</h2><time datetime="2025-10-25T22:57:00+02:00">22h57</time><p>300 habitants évacués.</p></article>
+    </body></html>"""
+    doc = parse(html_doc(markup))
+    assert doc.warnings == []
+    assert [(p.author, p.updated_at) for p in doc.posts] == [
+        ("Camille Besnard", datetime(2025, 10, 25, 22, 20, tzinfo=timezone.utc)), (None, None)]
+
+
+def test_jsonld_updates_missing_from_the_page_still_disagree():
+    ld = ('{"@type":"LiveBlogPosting","headline":"Direct","liveBlogUpdate":['
+          '{"headline":"Autre","url":"https://example.test/live#post-9","datePublished":"2025-10-26T00:12:00+02:00",'
+          '"articleBody":"Autre chose.","author":{"name":"Camille Besnard"}},'
+          '{"headline":"Pont rouvert","url":"https://example.test/live#post-3","datePublished":"2025-10-26T00:12:00+02:00",'
+          '"articleBody":"Le pont est rouvert.","author":{"name":"Camille Besnard"}}]}')
+    markup = f"""<html><head><script type="application/ld+json">{ld}</script></head><body><h1>Direct</h1>
+    <article id="post-3"><h2>Pont rouvert</h2><time datetime="2025-10-26T00:12:00+02:00">00h12</time><p>Le pont est rouvert.</p></article>
+    </body></html>"""
+    doc = parse(html_doc(markup))
+    assert any("1 posts unmatched" in w for w in doc.warnings), doc.warnings
+    assert doc.posts[0].author is None

@@ -238,3 +238,25 @@ def test_fields_of_the_right_type_give_no_warning():
     doc = parse(json_doc(mapped({"mod": [2025, 7, 12, 10, 0], "byline": [{"name": "Ana"}, "Bo"], "link": "https://x.org/1",
                                  "uuid": 7}), FULL_MAPPING))
     assert doc.warnings == [] and doc.posts[1].author == "Ana, Bo" and doc.posts[1].source_id == "7"
+
+
+def test_a_star_in_a_path_collects_a_field_from_every_block_of_a_cms_body():
+    # CMS APIs give a post's body as typed blocks (paragraphs, images, embeds, related links):
+    # "blocks" alone was "a list of 3 objects", ignored, and the body was empty
+    payload = {"entries": [{"entryId": 5512, "createdAt": "2025-03-30T03:05:00+02:00", "headline": "Riaperta la A12",
+                            "authors": [{"displayName": "Giulia Ferraro"}, {"displayName": "Marco Bellandi"}],
+                            "blocks": [{"type": "paragraph", "text": "Autostrade comunica la riapertura del tratto."},
+                                       {"type": "image", "url": "https://img.example/a12.jpg", "credit": "Foto ANSA"},
+                                       {"type": "paragraph", "text": "Restano chiuse le uscite di Recco."}]}]}
+    mapping = {"items": "entries", "id": "entryId", "title": "headline", "time": "createdAt",
+               "body": "blocks.*.text", "author": "authors.*.displayName"}
+    doc = parse(json_doc(payload, mapping))
+    assert doc.warnings == []
+    post = doc.posts[0]
+    assert post.body == "Autostrade comunica la riapertura del tratto.\n\nRestano chiuse le uscite di Recco."
+    assert post.author == "Giulia Ferraro, Marco Bellandi"
+
+
+def test_a_star_over_something_that_is_not_a_list_is_a_missing_field():
+    with pytest.raises(jsonfeed._Missing, match="expected a list at '\\*'"):
+        jsonfeed.lookup({"blocks": {"text": "x"}}, "blocks.*.text")

@@ -180,8 +180,28 @@ def lookup(data: object, path: str) -> object:
     segments = path.removeprefix("$.").split(".")
     if len(segments) > MAX_PATH_SEGMENTS:
         raise _Missing(f"a path of {len(segments)} segments (at most {MAX_PATH_SEGMENTS})")
-    value, walked = data, []
-    for segment in segments:
+    return _walk(data, segments, [])
+
+
+def _walk(data: object, segments: list[str], walked: list[str]) -> object:
+    """``lookup`` from ``data`` along ``segments``; ``*`` takes the rest of the path from each
+    element of a list and gives the list of what was found (elements without it are left out;
+    lists found are joined), e.g. ``blocks.*.text`` for the paragraphs of a CMS body."""
+    value = data
+    for at, segment in enumerate(segments):
+        if segment == "*":
+            if not isinstance(value, list):
+                where = ".".join(walked) or "the document root"
+                raise _Missing(f"expected a list at '*' after {where}, found {describe(value)}")
+            found: list = []
+            for element in value:
+                try:
+                    item = _walk(element, segments[at + 1 :], [*walked, "*"])
+                except _Missing:
+                    continue
+                if item is not None:
+                    found.extend(item if isinstance(item, list) else [item])
+            return found
         if isinstance(value, dict) and segment in value:
             value = value[segment]
         elif isinstance(value, list) and segment.lstrip("-").isdigit() and -len(value) <= int(segment) < len(value):

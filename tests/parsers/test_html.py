@@ -261,3 +261,32 @@ def test_jsonld_updates_missing_from_the_page_still_disagree():
     doc = parse(html_doc(markup))
     assert any("1 posts unmatched" in w for w in doc.warnings), doc.warnings
     assert doc.posts[0].author is None
+
+
+WP_LIVEBLOG = """<html><body><article class="post"><h1 class="entry-title">Liveblog: Sturmtief über Norddeutschland</h1>
+<div class="entry-meta">Veröffentlicht am <time class="entry-date published" datetime="2025-12-21T08:00:00+01:00">21. Dezember</time></div>
+<div class="entry-content"><p>Wir berichten live.</p><div class="liveblog-feed">
+ <div class="liveblog-entry" id="liveblog-entry-3"><header class="liveblog-meta"><span class="liveblog-author-name">Jonas Weber</span>
+  <a href="#liveblog-entry-3"><time>00.20 Uhr</time></a></header>
+  <div class="liveblog-entry-text"><p>Die Feuerwehr Hamburg meldet mehr als 150 Einsätze.</p></div></div>
+ <div class="liveblog-entry" id="liveblog-entry-2"><header class="liveblog-meta"><span class="liveblog-author-name">Anna Keller</span>
+  <a href="#liveblog-entry-2"><time>23.45 Uhr</time></a></header>
+  <div class="liveblog-entry-text"><h3>Fischmarkt überflutet</h3><p>Der Fischmarkt steht unter Wasser.</p></div></div>
+ <div class="liveblog-entry" id="liveblog-entry-1"><header class="liveblog-meta"><span class="liveblog-author-name">Anna Keller</span>
+  <a href="#liveblog-entry-1"><time>22.10 Uhr</time></a></header>
+  <div class="liveblog-entry-text"><p>Der Wetterdienst warnt vor Orkanböen.</p></div></div>
+</div></div></article></body></html>"""
+
+
+def test_liveblog_entries_without_headlines_are_posts_of_their_own():
+    # WordPress-style entries have no heading: the one ancestor holding a heading (the article
+    # with the entry's <h3>) was taken for a single block, and the whole feed became one post
+    posts = parse(html_doc(WP_LIVEBLOG, tz="Europe/Berlin", date="2025-12-21")).posts
+    assert [(p.source_id, p.title, p.author, p.body) for p in posts] == [
+        ("liveblog-entry-3", "", "Jonas Weber", "Die Feuerwehr Hamburg meldet mehr als 150 Einsätze."),
+        ("liveblog-entry-2", "Fischmarkt überflutet", "Anna Keller", "Der Fischmarkt steht unter Wasser."),
+        ("liveblog-entry-1", "", "Anna Keller", "Der Wetterdienst warnt vor Orkanböen."),
+    ]
+    assert [p.published_at for p in posts] == [
+        datetime(2025, 12, 21, 23, 20, tzinfo=timezone.utc), datetime(2025, 12, 21, 22, 45, tzinfo=timezone.utc),
+        datetime(2025, 12, 21, 21, 10, tzinfo=timezone.utc)]

@@ -35,7 +35,8 @@ from workers.parsers._common import (
 log = structlog.get_logger(__name__)
 
 HEADINGS = "h1, h2, h3, h4, h5, h6"
-BYLINE = '[rel~="author"], [itemprop="author"], .author, .byline'
+HEADING_TAGS = frozenset(HEADINGS.replace(",", "").split())
+BYLINE = '[rel~="author"], [itemprop="author"], .author, .byline, [class*="author-name"]'
 EXPECTED = "schema.org LiveBlogPosting JSON-LD, or repeated post blocks each with a <time> element and a heading"
 SAME_TIME = timedelta(minutes=1)
 MAX_JSONLD_NODES = 10_000
@@ -48,7 +49,7 @@ class Block:
     """One visible post block and the elements that are its frame, not its body."""
 
     node: LexborNode
-    heading: LexborNode
+    heading: LexborNode | None  # None: a post without a headline (a WordPress-style liveblog entry)
     times: list[LexborNode]
     dom_id: str | None
 
@@ -160,6 +161,57 @@ def _fragment_or_whole(link: str | None) -> str | None:
 
 
 def _post_blocks(tree: LexborHTMLParser) -> list[Block]:
+    """The page's post blocks: by heading (``_heading_blocks``), unless those swallow several
+    posts each - live blogs whose entries have no headline (WordPress liveblog plugins, agency
+    tickers) have one heading-holding ancestor around all of them - and the blocks found by
+    their time alone (``_timed_blocks``) are more."""
+    blocks = _heading_blocks(tree)
+    timed = _timed_blocks(tree)
+    if len(timed) > len(blocks):
+        inside = {node.mem_id for node in (b.node for b in timed)}
+        swallowed = any(sum(1 for n in b.node.css(timed[0].node.tag) if n.mem_id in inside) > 1 for b in blocks)
+        if swallowed or not blocks:
+            return timed
+    return blocks
+
+
+def _is_edit_time(node: LexborNode) -> bool:
+    marks = " ".join((node.attributes.get(a) or "") for a in ("class", "itemprop")).lower()
+    return "updated" in marks or "modified" in marks
+
+
+def _timed_blocks(tree: LexborHTMLParser) -> list[Block]:
+    """Repeated blocks each holding one publication <time> (edit times aside), with or without a
+    heading: for each <time>, its largest ancestor holding no other; the most common shape
+    (tag and first class) wins, when at least two blocks share it."""
+    times = [t for t in tree.body.css("time") if not _is_edit_time(t)]
+    counts: dict[int, int] = {}
+    for time in times:
+        node = time.parent
+        for _ in range(MAX_CLIMB):
+            if node is None or node.tag in ("body", "html"):
+                break
+            counts[node.mem_id] = counts.get(node.mem_id, 0) + 1
+            node = node.parent
+    groups: dict[tuple[str, str], list[LexborNode]] = {}
+    for time in times:
+        node, block = time.parent, None
+        for _ in range(MAX_CLIMB):
+            if node is None or node.tag in ("body", "html") or counts.get(node.mem_id, 0) > 1:
+                break
+            block, node = node, node.parent
+        if block is not None and not is_hidden(block):
+            classes = (block.attributes.get("class") or "").split()
+            groups.setdefault((block.tag, classes[0] if classes else ""), []).append(block)
+    if not groups:
+        return []
+    best = max(groups, key=lambda sig: len(groups[sig]))
+    if len(groups[best]) < 2:
+        return []
+    return [_block(node, timed=True) for node in groups[best]]
+
+
+def _heading_blocks(tree: LexborHTMLParser) -> list[Block]:
     """Repeated blocks holding a <time> and one heading; the most common shape wins.
 
     The page's own header (an <h1> and the publication time) is a candidate too;
@@ -225,10 +277,14 @@ def _block_around(time: LexborNode, levels: dict[int, list[int]] | None = None) 
     return block
 
 
-def _block(node: LexborNode) -> Block:
+def _block(node: LexborNode, *, timed: bool = False) -> Block:
+    """A block found by its heading: that heading (the first, of the highest rank in it); found by
+    its time alone: its one heading, or none when it has none or several."""
     attrs = node.attributes
     dom_id = attrs.get("id") or attrs.get("data-post-id") or attrs.get("data-id")
-    return Block(node=node, heading=node.css_first(HEADINGS), times=node.css("time"), dom_id=dom_id or None)
+    headings = node.css(HEADINGS)
+    heading = (headings[0] if len(headings) == 1 else None) if timed else headings[0]
+    return Block(node=node, heading=heading, times=node.css("time"), dom_id=dom_id or None)
 
 
 def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, warnings: list[str]) -> list[Draft]:
@@ -236,7 +292,8 @@ def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, war
     drafts = []
     for block, when in zip(blocks, published):
         if when is None:
-            warnings.append(f"skipped a post block whose time is unreadable: {tidy(block.heading.text())!r:.80}")
+            what = block.heading if block.heading is not None else block.node
+            warnings.append(f"skipped a post block whose time is unreadable: {tidy(what.text())!r:.80}")
         else:
             drafts.append(_block_draft(block, when, raw, base))
     return drafts
@@ -248,7 +305,7 @@ def _block_draft(block: Block, published: datetime, raw: RawDocument, base: str 
     parts = [n for n in (block.heading, block.times[0], byline, updated) if n is not None]
     frame = {n.mem_id for n in parts} | _labels(parts, block.node) | _badges(block)
     return Draft(
-        title=tidy(block.heading.text(deep=True)),
+        title=tidy(block.heading.text(deep=True)) if block.heading is not None else "",
         body=html_to_paragraphs(block.node, base_url=base, exclude=frame),
         published_at=published,
         updated_at=_attr_time(updated, raw) if updated is not None else None,
@@ -266,7 +323,9 @@ def _labels(parts: list[LexborNode], block: LexborNode) -> set[int]:
     "Aktualisiert am <time>", "Publié le <time>". The time is not body, and neither is its label."""
     texts = [tidy(n.text(deep=True)) for n in parts]
     out: set[int] = set()
-    for part in parts[1:]:  # not the heading: a wrapper of the heading holds the post's title
+    for part in parts:
+        if part.tag in HEADING_TAGS:  # a wrapper of the heading holds the post's title
+            continue
         node = part.parent
         if node is None or node.mem_id == block.mem_id or node.css_first(HEADINGS) is not None:
             continue
@@ -283,6 +342,8 @@ def _badges(block: Block) -> set[int]:
     """Short labels above the post's heading ("Key event", "Pinned", "L'essentiel", "Eilmeldung"):
     the page's marks on the post, not its prose."""
     out: set[int] = set()
+    if block.heading is None:
+        return set()
     for child in block.node.iter():
         if child.mem_id == block.heading.mem_id or child.css_first(HEADINGS) is not None:
             break

@@ -428,8 +428,8 @@ def _reconcile(visible: list[Draft], ld: list[Draft], raw: RawDocument, warnings
         )
         log.warning("jsonld_disagrees", blog_id=raw.blog_id, document_id=raw.document_id,
                     used="visible_blocks", **{k.replace(" ", "_"): v for k, v in issues.items()})
-    for v, l in pairs.items():
-        _complete(visible[v], ld[l], trust=not issues)
+    for v, l in pairs.items():  # trusted pair by pair: one stale update does not discredit the others
+        _complete(visible[v], ld[l], trust=not _pair_issues(visible[v], ld[l]))
     return visible
 
 
@@ -445,18 +445,22 @@ def _pairs(visible: list[Draft], ld: list[Draft]) -> dict[int, int]:
 def _disagreements(visible: list[Draft], ld: list[Draft], pairs: dict[int, int]) -> Counter[str]:
     issues: Counter[str] = Counter()
     for v, l in pairs.items():
-        seen, told = visible[v], ld[l]
-        if normalized_title(seen.title) != normalized_title(told.title):
-            issues["titles differ"] += 1
-        if abs(seen.published_at - told.published_at) > SAME_TIME:
-            issues["times differ"] += 1
-        issues.update(_body_issue(seen.body.text, told.body.text))
+        issues.update(_pair_issues(visible[v], ld[l]))
     # JSON-LD updates the page does not show; visible posts JSON-LD leaves out are not a
     # disagreement (publishers list only the latest few updates there)
     unmatched = len(ld) - len(pairs)
     if unmatched:
         issues["posts unmatched"] += unmatched
     return issues
+
+
+def _pair_issues(seen: Draft, told: Draft) -> list[str]:
+    issues = []
+    if normalized_title(seen.title) != normalized_title(told.title):
+        issues.append("titles differ")
+    if abs(seen.published_at - told.published_at) > SAME_TIME:
+        issues.append("times differ")
+    return issues + _body_issue(seen.body.text, told.body.text)
 
 
 def _body_issue(seen: str, told: str) -> list[str]:

@@ -306,4 +306,18 @@ def test_one_stale_jsonld_update_does_not_take_the_authors_of_the_others_away():
     </body></html>"""
     doc = parse(html_doc(markup))
     assert any("1 bodies differ" in w for w in doc.warnings), doc.warnings
-    assert [p.author for p in doc.posts] == ["Camille Besnard", None]
+    assert [p.author for p in doc.posts] == ["Camille Besnard", "Julien Morvan"]
+
+
+def test_an_edited_post_keeps_the_author_its_cached_jsonld_names():
+    # the page shows the edit, JSON-LD still the first version (same id, title and time): the
+    # author it lent before the edit was withdrawn, and the edit's event named "author" as changed
+    ld = ('{"@type":"LiveBlogPosting","headline":"Direct","liveBlogUpdate":['
+          '{"headline":"La Loire à 5,12 m","url":"https://example.test/live#post-2","datePublished":"2025-10-25T23:48:00+02:00",'
+          '"articleBody":"Le niveau est de 5,12 mètres.","author":{"name":"Julien Morvan"}}]}')
+    markup = f"""<html><head><script type="application/ld+json">{ld}</script></head><body><h1>Direct</h1>
+    <article id="post-2"><h2>La Loire à 5,12 m</h2><time datetime="2025-10-25T23:48:00+02:00">23h48</time><p>Le niveau est de 5,14 mètres.</p></article>
+    </body></html>"""
+    doc = parse(html_doc(markup))
+    assert any("1 bodies differ" in w for w in doc.warnings), doc.warnings
+    assert doc.posts[0].author == "Julien Morvan"

@@ -428,8 +428,12 @@ def _reconcile(visible: list[Draft], ld: list[Draft], raw: RawDocument, warnings
         )
         log.warning("jsonld_disagrees", blog_id=raw.blog_id, document_id=raw.document_id,
                     used="visible_blocks", **{k.replace(" ", "_"): v for k, v in issues.items()})
-    for v, l in pairs.items():  # trusted pair by pair: one stale update does not discredit the others
-        _complete(visible[v], ld[l], trust=not _pair_issues(visible[v], ld[l]))
+    # Trusted pair by pair: one stale update does not discredit the others. A pair whose title and
+    # time agree is the same post whatever its bodies say (JSON-LD cached behind an edit, or cut
+    # short): its author and edit time are still the post's.
+    for v, l in pairs.items():
+        issues_of_pair = _pair_issues(visible[v], ld[l])
+        _complete(visible[v], ld[l], trust=not any(i in issues_of_pair for i in ("titles differ", "times differ")))
     return visible
 
 

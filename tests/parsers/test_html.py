@@ -20,7 +20,8 @@ def html_doc(markup: str, **options) -> RawDocument:
                                   fetched_at=FETCHED, options=ParseOptions(format="html", **options))
 
 
-@pytest.mark.parametrize("name", ["dockyard-fire-live", "river-festival-blocks", "council-vote-jsonld", "amtar-rtl"])
+@pytest.mark.parametrize("name", ["dockyard-fire-live", "river-festival-blocks", "council-vote-jsonld", "amtar-rtl",
+                                  "crue-loire-direct", "sturmtief-liveblog-wp"])
 def test_html_fixture_matches_ground_truth(name):
     check_against_expected(name)
 

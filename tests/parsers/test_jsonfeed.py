@@ -29,7 +29,7 @@ def rejection(payload: object, mapping: dict | None = None) -> InputRejected:
     return caught.value
 
 
-@pytest.mark.parametrize("name", ["marathon-jsonfeed", "newsroom-api"])
+@pytest.mark.parametrize("name", ["marathon-jsonfeed", "newsroom-api", "maltempo-cms-blocks"])
 def test_json_fixture_matches_ground_truth(name):
     check_against_expected(name)
 

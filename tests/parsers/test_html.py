@@ -260,7 +260,7 @@ def test_jsonld_updates_missing_from_the_page_still_disagree_but_a_matching_pair
     <article id="post-3"><h2>Pont rouvert</h2><time datetime="2025-10-26T00:12:00+02:00">00h12</time><p>Le pont est rouvert.</p></article>
     </body></html>"""
     doc = parse(html_doc(markup))
-    assert any("1 posts unmatched" in w for w in doc.warnings), doc.warnings
+    assert any("(1 post unmatched)" in w for w in doc.warnings), doc.warnings
     assert doc.posts[0].author == "Camille Besnard"
 
 
@@ -306,7 +306,7 @@ def test_one_stale_jsonld_update_does_not_take_the_authors_of_the_others_away():
     <article id="post-2"><h2>La Loire à 5,12 m</h2><time datetime="2025-10-25T23:48:00+02:00">23h48</time><p>Le niveau est de 5,14 mètres.</p></article>
     </body></html>"""
     doc = parse(html_doc(markup))
-    assert any("1 bodies differ" in w for w in doc.warnings), doc.warnings
+    assert any("(1 body differs)" in w for w in doc.warnings), doc.warnings
     assert [p.author for p in doc.posts] == ["Camille Besnard", "Julien Morvan"]
 
 
@@ -320,5 +320,5 @@ def test_an_edited_post_keeps_the_author_its_cached_jsonld_names():
     <article id="post-2"><h2>La Loire à 5,12 m</h2><time datetime="2025-10-25T23:48:00+02:00">23h48</time><p>Le niveau est de 5,14 mètres.</p></article>
     </body></html>"""
     doc = parse(html_doc(markup))
-    assert any("1 bodies differ" in w for w in doc.warnings), doc.warnings
+    assert any("(1 body differs)" in w for w in doc.warnings), doc.warnings
     assert doc.posts[0].author == "Julien Morvan"

@@ -421,7 +421,7 @@ def _reconcile(visible: list[Draft], ld: list[Draft], raw: RawDocument, warnings
     pairs = _pairs(visible, ld)
     issues = _disagreements(visible, ld, pairs)
     if issues:
-        summary = ", ".join(f"{count} {kind}" for kind, count in issues.items())
+        summary = ", ".join(f"{count} {kind if count != 1 else _ONE[kind]}" for kind, count in issues.items())
         warnings.append(
             f"JSON-LD liveBlogUpdate disagrees with the visible post blocks ({summary}); "
             "used the visible blocks"
@@ -456,6 +456,11 @@ def _disagreements(visible: list[Draft], ld: list[Draft], pairs: dict[int, int])
     if unmatched:
         issues["posts unmatched"] += unmatched
     return issues
+
+
+# The singular of each disagreement kind: "1 post unmatched", not "1 posts unmatched".
+_ONE = {"posts unmatched": "post unmatched", "titles differ": "title differs", "times differ": "time differs",
+        "bodies differ": "body differs", "bodies truncated": "body truncated"}
 
 
 def _pair_issues(seen: Draft, told: Draft) -> list[str]:

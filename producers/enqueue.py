@@ -55,7 +55,9 @@ def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
                     job_id=job_id_for(raw.document_id),
                     timeout=job_timeout_for(settings, len(raw.body or raw.body_b64 or "")),
                     result_ttl=settings.result_ttl_s,
-                    retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0),
+                    # RQ's Retry refuses max=0: no retries is no Retry at all
+                    retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0)
+                    if settings.job_retries else None,
                     description=f"{raw.blog_id} {raw.source}",
                     pipeline=pipe,
                 )

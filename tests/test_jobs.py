@@ -91,6 +91,18 @@ def test_same_document_submitted_twice_runs_once(conn, settings, work):
     assert conn.xlen("liveblog:events") == 22
 
 
+def test_retries_set_to_none_are_accepted_and_the_job_runs_once(conn, settings, work):
+    """LIVEBLOG_JOB_RETRIES=0 is a valid setting ("none"): RQ's Retry refuses max=0, and every
+    producer died on its first document with a ValueError traceback."""
+    settings = settings.model_copy(update={"job_retries": 0})
+    assert submit(conn, doc(STORM.read_bytes()), settings) is True
+    job = ingest_queue(conn, settings).jobs[0]
+    assert not job.retries_left
+    work()
+    counters = stats.collect(conn, settings)["counters"]
+    assert counters["documents_processed"] == 1 and conn.xlen("liveblog:events") == 22
+
+
 def test_jobs_travel_as_json_never_pickle(conn, settings):
     submit(conn, doc(STORM.read_bytes()), settings)
     job_key = next(iter(conn.scan_iter("rq:job:*")))

@@ -150,3 +150,9 @@ def wait_until_settled(conn, settings, timeout: float) -> None:
         return report["reconciled"]["ok"] and jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"] == 0
 
     assert wait_for(settled, timeout=timeout, step=0.2), stats.render(stats.collect(conn, settings))
+
+
+def gave_up(conn) -> int:
+    """Documents RQ gave up on (a job out of retries), now in the dead letter: the failed
+    registry is swept there, so `jobs.failed == 0` alone no longer says nothing failed."""
+    return sum(f.get(b"reason") == b"failed after retries" for _, f in conn.xrange("liveblog:deadletter"))

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import redis
 import structlog
 from rq import get_current_job
+from rq.job import JobStatus
 from rq.timeouts import JobTimeoutException
 
 from schemas.documents import RawDocument
@@ -152,3 +153,55 @@ def _dead_letter(
         return Outcome(document_id=ident["document_id"], blog_id=ident["blog_id"], status="already-done")
     log.warning("document_dead_lettered", reason=reason, expected=expected, found=found)
     return Outcome(document_id=ident["document_id"], blog_id=ident["blog_id"], status="dead-lettered", reason=reason)
+
+
+# RQ gives a job up (its failed registry) when it raised a transient error on every attempt, when
+# its worker died on every attempt (RQ's maintenance finds it abandoned with no retry left) or when
+# it was stopped. The registry is no end for a document: it is dead-lettered, with its raw input and
+# what RQ recorded, and the job leaves the registry. A document already committed (a crash after its
+# commit) is not dead-lettered again: the done marker refuses it, and the job only leaves.
+GAVE_UP = (JobStatus.FAILED, JobStatus.STOPPED)
+
+
+def dead_letter_failed(queue, job_ids: list[str] | None = None) -> int:
+    """Dead-letter the jobs of ``queue``'s failed registry (or only ``job_ids`` of it); returns
+    how many were dead-lettered now. Safe to run twice at once or again after a crash: the
+    dead-letter script writes once per document."""
+    registry = queue.failed_job_registry
+    moved = 0
+    for job_id in registry.get_job_ids() if job_ids is None else job_ids:
+        job = queue.fetch_job(job_id)
+        if job is None:
+            registry.remove(job_id)
+            continue
+        if job.get_status(refresh=False) not in GAVE_UP or job_id not in registry:
+            continue  # requeued meanwhile, or not RQ's to give up
+        try:
+            payload = job.args[0] if job.args else None
+        except Exception:  # a payload RQ cannot read back: keep what is stored
+            payload = {"undecodable_job_data": repr(job.data)}
+        found = _last_line(_failure_of(job)) or f"RQ marked the job {job.get_status(refresh=False).value}"
+        ident = _identity(payload)
+        with structlog.contextvars.bound_contextvars(job_id=job_id, **ident):
+            outcome = _dead_letter(
+                job.connection, payload, ident, "failed after retries",
+                "a document committed within its attempts (LIVEBLOG_JOB_RETRIES retries, each within the job timeout)",
+                found,
+            )
+        moved += outcome.status == "dead-lettered"
+        registry.remove(job, delete_job=True)
+    return moved
+
+
+def _failure_of(job) -> str | None:
+    """What RQ recorded of the last failure (its exception, or why it gave up the job)."""
+    try:
+        result = job.latest_result()
+    except Exception:  # a result RQ cannot read back: say what is known
+        result = None
+    return getattr(result, "exc_string", None) or job._exc_info
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -51,6 +51,7 @@ from rq.worker import WorkerStatus
 from schemas.keys import Keys
 from schemas.settings import ALLOWED_JOBS, Settings
 from workers import runtime
+from workers.jobs import GAVE_UP, dead_letter_failed
 
 log = structlog.get_logger("liveblog.worker")
 
@@ -278,6 +279,7 @@ class _Liveblog(QuickUnsubscribe):
                 clean_registries(queue, self._exc_handlers)  # type: ignore[attr-defined]
                 worker_registration.clean_worker_registry(queue)
                 self._recover_dequeued(queue, timedelta(seconds=settings.abandoned_grace_s))
+                dead_letter_failed(queue)  # abandoned with no retry left, or failed where nobody swept
             finally:
                 queue.release_maintenance_lock()
         self.last_cleaned_at = now()
@@ -299,6 +301,17 @@ class _Liveblog(QuickUnsubscribe):
                 log.warning("job_recovered_after_dequeue", job_id=job_id)
                 self.handle_job_failure(job, queue, exc_string="worker died between dequeue and start")  # type: ignore[attr-defined]
                 stranded.remove(job_id)
+
+    def handle_job_failure(self, job: Job, queue, *args, **kwargs):
+        """RQ's, then a job it gave up on (no retry left, or stopped) goes to the dead letter
+        at once instead of staying in RQ's failed registry (``jobs.dead_letter_failed``)."""
+        result = super().handle_job_failure(job, queue, *args, **kwargs)  # type: ignore[misc]
+        if job.get_status(refresh=False) in GAVE_UP:
+            try:
+                dead_letter_failed(queue, [job.id])
+            except Exception:  # Redis down: the next maintenance pass sweeps the registry
+                log.warning("failed_job_not_dead_lettered", job_id=job.id, exc_info=True)
+        return result
 
     def execute_job(self, job: Job, queue) -> None:
         refusal = refusal_of(job)

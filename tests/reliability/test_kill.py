@@ -10,7 +10,7 @@ import pytest
 from liveblog import stats
 from producers.enqueue import submit
 from tests.helpers import (
-    STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
+    STORM, assert_exactly_once, counters, gave_up, replay_documents, stream_events, wait_for, wait_until_settled,
 )
 from tests.test_replay import kill_group, stop_pool, workers
 
@@ -60,7 +60,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(conn, settings, re
         stop_pool(survivor, 30)
     assert kills == 4
     report = stats.collect(conn, settings)
-    assert report["jobs"]["failed"] == 0
+    assert report["jobs"]["failed"] == 0 and gave_up(conn) == 0
     c = counters(conn)
     assert c["documents_processed"] + c.get("documents_dead_lettered", 0) == accepted
     events = stream_events(conn)

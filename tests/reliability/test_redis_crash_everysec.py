@@ -22,7 +22,7 @@ from schemas.keys import Keys
 from schemas.settings import Settings
 from tests.conftest import RedisServer, run_cli
 from tests.reliability.conftest import record
-from tests.helpers import STORM, assert_exactly_once, counters, replay_documents, stream_events
+from tests.helpers import STORM, assert_exactly_once, counters, gave_up, replay_documents, stream_events
 from tests.test_replay import workers
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.reliability]
@@ -129,7 +129,7 @@ def test_a_power_cut_under_everysec_while_workers_commit_loses_nothing_and_publi
 
         assert audit(conn, ledger, Keys()).ok  # the cut spared every accepted document
         wait_until_settled(conn, settings, timeout=150)
-        assert stats.collect(conn, settings)["jobs"]["failed"] == 0
+        assert stats.collect(conn, settings)["jobs"]["failed"] == 0 and gave_up(conn) == 0
         events = stream_events(conn)
         for blog in ("storm", "storm-syndicated"):
             assert_exactly_once([e for e in events if e["data"]["blog"]["id"] == blog], posts=22, edits=1)

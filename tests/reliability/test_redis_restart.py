@@ -20,7 +20,7 @@ from producers.enqueue import submit
 from schemas.settings import Settings
 from tests.conftest import RedisServer
 from tests.helpers import (
-    STORM, assert_exactly_once, counters, replay_documents, stream_events, wait_for, wait_until_settled,
+    STORM, assert_exactly_once, counters, gave_up, replay_documents, stream_events, wait_for, wait_until_settled,
 )
 from tests.reliability.conftest import record
 from tests.reliability.test_kill import FAST_RECOVERY
@@ -52,7 +52,7 @@ def test_redis_restarted_mid_replay_loses_nothing_and_publishes_nothing_twice(fs
         c = counters(conn)
         assert c["documents_accepted"] == accepted
         assert c["documents_processed"] + c.get("documents_dead_lettered", 0) == accepted
-        assert stats.collect(conn, settings)["jobs"]["failed"] == 0
+        assert stats.collect(conn, settings)["jobs"]["failed"] == 0 and gave_up(conn) == 0
         assert_exactly_once(stream_events(conn), posts=22, edits=1)
         record(f"redis_restart[{fsync}]", conn)
     finally:

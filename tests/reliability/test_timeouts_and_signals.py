@@ -11,7 +11,7 @@ from rq.serializers import JSONSerializer
 
 from liveblog import stats
 from producers.enqueue import ingest_queue, submit
-from tests.helpers import STORM, PlainEnricher, big_page, counters, doc, wait_for
+from tests.helpers import STORM, PlainEnricher, big_page, counters, doc, gave_up, wait_for
 from tests.test_replay import kill_group, stop_pool, workers
 from workers import runtime
 from workers.worker import LiveblogWorker
@@ -98,4 +98,4 @@ def test_a_real_worker_whose_job_hangs_is_stopped_by_the_timeout_and_the_retry_p
     events = stream_events(conn)
     for blog in ("hung", "after"):
         assert_exactly_once([e for e in events if e["data"]["blog"]["id"] == blog], posts=22, edits=0)
-    assert stats.collect(conn, settings)["jobs"]["failed"] == 0
+    assert stats.collect(conn, settings)["jobs"]["failed"] == 0 and gave_up(conn) == 0

@@ -238,9 +238,24 @@ class _Liveblog(QuickUnsubscribe):
             return None
         with self.connection.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
             super().heartbeat(ttl, pipeline=pipe)  # type: ignore[misc]
-            pipe.execute()
+            created = pipe.execute()[0]  # RQ's HSET of last_heartbeat: 1 when the field was new
         self._last_beat = (ttl, time.monotonic())
+        if created:
+            self._register_again()
         return None
+
+    def _register_again(self) -> None:
+        """The heartbeat found no record of this worker: Redis lost it (restarted without
+        persistence, a failover to a replica that missed it, FLUSHALL). RQ never registers a
+        running worker again, so it served on while ``liveblog health`` reported no worker alive
+        (exit 1) and the ``liveblog_workers`` gauge stayed 0. Its record and its place in RQ's
+        worker sets are written again, as at its birth."""
+        log.warning("worker_registered_again", worker=self.name)  # type: ignore[attr-defined]
+        with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+            pipe.hset(self.key, mapping={**self.serialize(), "state": self.get_state()})  # type: ignore[attr-defined]
+            worker_registration.register(self, pipe)  # type: ignore[arg-type]
+            pipe.expire(self.key, self._last_beat[0])
+            pipe.execute()
 
     def set_state(self, state: str, pipeline=None):
         """RQ's, without the second of two equal writes: after each job RQ sets the worker

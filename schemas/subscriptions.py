@@ -53,6 +53,12 @@ class Rule(BaseModel):
             value = getattr(self, name)
             if value is not None and not value.strip():
                 raise ValueError(f"{name!r} must not be empty")
+        for name in ("keyword", "phrase", "entity"):
+            value = getattr(self, name)
+            if value is not None and not re.search(r"[^\W_]", value):  # no word: it would match every post
+                raise ValueError(f"{name!r}: expected at least one letter or digit, found {value!r}")
+        if self.country is not None and not re.fullmatch(r"[A-Za-z]{2}", self.country):
+            raise ValueError(f"'country': expected a two-letter ISO 3166-1 code (GB, UA, US), found {self.country!r}")
         return self
 
     def to_json(self) -> str:

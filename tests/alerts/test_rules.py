@@ -65,3 +65,18 @@ def test_all_any_not_combine_and_report_the_leaves_that_matched():
 def test_a_rule_node_sets_exactly_one_valid_field(bad):
     with pytest.raises(ValidationError):
         Rule.model_validate(bad)
+
+
+@pytest.mark.parametrize("bad", [{"keyword": "!!!"}, {"phrase": "-"}, {"entity": "…"}])
+def test_a_text_leaf_without_a_word_is_refused_instead_of_matching_every_post(bad):
+    # phrase_pattern of no words is an empty pattern between two non-word positions: every post matched
+    with pytest.raises(ValidationError, match="at least one letter or digit"):
+        Rule.model_validate(bad)
+
+
+@pytest.mark.parametrize("bad", ["Britain", "GBR", "U.K.", "g"])
+def test_a_country_is_a_two_letter_iso_code_and_anything_else_says_so(bad):
+    # places carry ISO 3166-1 alpha-2 codes only: any other value could never match
+    with pytest.raises(ValidationError, match="two-letter ISO 3166-1 code"):
+        Rule.model_validate({"country": bad})
+    assert Rule.model_validate({"country": "gb"}).country == "gb"

@@ -37,7 +37,7 @@ from liveblog import consume
 from producers import fetch
 from schemas.keys import Keys
 from schemas.settings import Settings
-from schemas.subscriptions import Subscription
+from schemas.subscriptions import Subscription, secret_problem
 from workers.alerts.store import SubscriptionCache
 
 log = structlog.get_logger("liveblog.dispatch")
@@ -45,7 +45,11 @@ GROUP = "dispatch"
 
 
 class TargetRejected(fetch.FetchRejected):
-    """Raised when a webhook URL breaks the fetch policy (scheme, private address): never retried."""
+    """Raised when a delivery can never succeed (a webhook URL breaking the fetch policy, an
+    Apprise URL Apprise does not know, a secret that cannot sign): dead-lettered, never retried."""
+
+    def __init__(self, message: str, *, url: str = "") -> None:  # not every refusal is about a URL
+        super().__init__(message, url=url)
 
 
 def check_target(url: str, *, allow_private: bool, resolver: fetch.Resolver = fetch.resolve) -> tuple[object, str]:
@@ -198,6 +202,10 @@ class Dispatcher:
             if sub.notify_urls:
                 status = notify(sub, fields)
             else:
+                problem = secret_problem(sub.webhook_secret.get_secret_value()) if sub.webhook_secret else \
+                    "webhook secret: none stored"
+                if problem:  # stored by hand or before secrets were checked: it can never sign
+                    raise TargetRejected(f"{problem}; replace it with `liveblog subscribe add {sub.name} --secret ...`")
                 body = payload(fields)
                 headers = signed_headers(sub.webhook_secret.get_secret_value(), fields["id"], body,  # type: ignore[union-attr]
                                          datetime.now(timezone.utc))

@@ -24,7 +24,7 @@ from schemas.documents import ParseOptions
 from schemas.errors import UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
-from schemas.subscriptions import LEAVES, Rule, Subscription
+from schemas.subscriptions import LEAVES, Rule, Subscription, secret_problem
 from workers.alerts import store
 
 LEAF_FLAGS = ("keyword", "phrase", "entity", "country", "topic", "blog")
@@ -112,6 +112,10 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace, conn, keys: Keys) -> int:
     rule = rule_from_args(args)
     secret, generated = args.secret, False
+    if secret is not None and not args.webhook:
+        raise UsageError("--secret signs webhook deliveries: give --webhook too")
+    if secret is not None and (problem := secret_problem(secret)):
+        raise UsageError(problem)
     if args.webhook:
         try:
             check_target(args.webhook, allow_private=args.allow_private)

@@ -8,6 +8,8 @@ Redis or typed on the command line means one thing only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -120,6 +122,21 @@ class Subscription(BaseModel):
     @property
     def delivers(self) -> bool:
         return bool(self.webhook_url or self.notify_urls)
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot sign Standard Webhooks deliveries, or None. The format is
+    ``whsec_`` and the base64 of the key (the prefix is optional, as the library has it);
+    the message never repeats the secret."""
+    key = secret.removeprefix("whsec_")
+    try:
+        decoded = base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if not decoded:
+        return "webhook secret: expected whsec_ followed by base64 (e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw), " \
+               f"found {len(secret)} characters that are not"
+    return None
 
 
 def alert_id(subscription: str, event_id: str) -> str:

@@ -175,3 +175,42 @@ def test_a_subscription_has_a_webhook_or_apprise_urls_not_both():
     with pytest.raises(ValueError, match="found both"):
         Subscription(name="x", rule=Rule(keyword="a"), webhook_url="https://example.org/h", webhook_secret=SECRET,
                      notify_urls=("ntfys://topic",))
+
+
+@pytest.mark.parametrize("bad", ["notbase64", "whsec_!!", "whsec_", "whsec_a b"])
+def test_a_secret_that_is_not_whsec_base64_is_refused_by_subscribe_add(redis_url, bad):
+    added = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--webhook", "http://127.0.0.1:9/x",
+                    "--allow-private", "--secret", bad, redis_url=redis_url)
+    assert added.returncode == 2 and b"Traceback" not in added.stderr
+    assert b"expected whsec_ followed by base64" in added.stderr
+    assert run_cli("subscribe", "list", redis_url=redis_url).stdout == b""
+
+
+def test_a_secret_given_without_a_webhook_is_refused(redis_url):
+    added = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--secret", SECRET, redis_url=redis_url)
+    assert added.returncode == 2 and b"--secret signs webhook deliveries: give --webhook too" in added.stderr
+
+
+def test_a_stored_secret_that_cannot_sign_dead_letters_its_alerts_and_others_still_flow(conn, fast):
+    """A subscription written before secrets were checked (or by hand): the dispatcher used to
+    die on binascii.Error at every start, holding every other subscriber's alerts."""
+    with Receiver(SECRET) as receiver:
+        store.save(conn, KEYS, Subscription(name="broken", rule=Rule(keyword="Tessel"), webhook_url=receiver.url,
+                                            webhook_secret="notbase64"))
+        good_alert = alert_once(conn, fast, receiver.url)
+        settled = Dispatcher(conn, fast, allow_private=True).run(burst=True)
+    assert settled == 2 and list(receiver.received) == [good_alert]
+    (_, dead), = conn.xrange(KEYS.alerts_dead_letter)
+    assert dead[b"subscription"] == b"broken" and dead[b"attempts"] == b"1"
+    assert b"webhook secret" in dead[b"reason"] and b"notbase64" not in dead[b"reason"]
+
+
+def test_an_apprise_url_apprise_does_not_know_is_dead_lettered_not_a_crash(conn, fast):
+    # TargetRejected required url=..., so this refusal raised TypeError out of the dispatcher
+    store.save(conn, KEYS, Subscription(name="pager", rule=Rule(keyword="Tessel"),
+                                        notify_urls=("nosuchservice://x",)))
+    DocumentProcessor(conn, fast, PlainEnricher()).process(
+        page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)], minutes_after=5))
+    assert Dispatcher(conn, fast).run(burst=True) == 1
+    (_, dead), = conn.xrange(KEYS.alerts_dead_letter)
+    assert b"not one Apprise understands" in dead[b"reason"] and dead[b"attempts"] == b"1"

@@ -61,6 +61,26 @@ def check_target(url: str, *, allow_private: bool, resolver: fetch.Resolver = fe
         raise TargetRejected(str(exc).replace("fetch internal hosts", "deliver to internal hosts"), url=url) from exc
 
 
+def deliver_from_now(conn: redis.Redis, stream: str, *, create: bool = True) -> None:
+    """Start ``stream``'s dispatch group after its last entry, with nothing pending.
+
+    For a subscription that starts delivering (new, subscribed again under an old name, or
+    given its first webhook) and for one removed: alerts committed before that moment were
+    for a rule or a target that is gone, and are not sent (the stream and its feed keep them).
+    """
+    try:
+        if not create and not conn.exists(stream):
+            return
+        conn.xgroup_create(stream, GROUP, id="$", mkstream=True)
+        return
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+    conn.xgroup_setid(stream, GROUP, "$")
+    while pending := conn.xpending_range(stream, GROUP, min="-", max="+", count=1000):
+        conn.xack(stream, GROUP, *[p["message_id"] for p in pending])
+
+
 def signed_headers(secret: str, alert_id: str, body: str, now: datetime) -> dict[str, str]:
     return {
         "content-type": "application/json",

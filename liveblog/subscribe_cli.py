@@ -17,7 +17,7 @@ import sys
 from pydantic import ValidationError
 
 from liveblog import connect as connecting
-from liveblog.dispatch import TargetRejected, check_target
+from liveblog.dispatch import TargetRejected, check_target, deliver_from_now
 from producers.fetch import FetchFailed
 from producers.files import read_sources
 from schemas.documents import ParseOptions
@@ -105,6 +105,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         return 0
     if not store.remove(conn, keys, args.name):
         raise UsageError(f"no subscription named {args.name!r}: see `liveblog subscribe list`")
+    deliver_from_now(conn, keys.alerts(args.name), create=False)  # what was not sent yet never will be
     print(f"liveblog: removed {args.name}", file=sys.stderr)
     return 0
 
@@ -133,6 +134,9 @@ def _add(args: argparse.Namespace, conn, keys: Keys) -> int:
                            notify_urls=tuple(args.notify))
     except ValidationError as exc:
         raise UsageError(f"invalid subscription: {exc.errors()[0]['msg']}") from exc
+    previous = store.get(conn, keys, sub.name)
+    if sub.delivers and not (previous and previous.delivers):
+        deliver_from_now(conn, keys.alerts(sub.name))  # before the save: every alert after it is sent
     added = store.save(conn, keys, sub)
     print(f"liveblog: {'added' if added else 'replaced'} {sub.name}: {rule.to_json()}", file=sys.stderr)
     if generated:  # shown once, for the receiver's configuration; never logged

@@ -14,7 +14,7 @@ from schemas.keys import Keys
 from schemas.subscriptions import Rule, Subscription
 from tests.alerts.receiver import Receiver
 from tests.conftest import run_cli
-from tests.dedup.pages import FLOOD, page, post
+from tests.dedup.pages import FLOOD, OTHER_FLOOD, page, post
 from tests.helpers import PlainEnricher, counters
 from workers.alerts import store
 from workers.pipeline import DocumentProcessor
@@ -214,3 +214,36 @@ def test_an_apprise_url_apprise_does_not_know_is_dead_lettered_not_a_crash(conn,
     assert Dispatcher(conn, fast).run(burst=True) == 1
     (_, dead), = conn.xrange(KEYS.alerts_dead_letter)
     assert b"not one Apprise understands" in dead[b"reason"] and dead[b"attempts"] == b"1"
+
+
+def test_alerts_left_undelivered_by_an_unsubscribe_are_not_sent_when_the_name_is_subscribed_again(conn, fast):
+    with Receiver(SECRET) as receiver:
+        alert_once(conn, fast, receiver.url)  # committed, never delivered (no dispatcher yet)
+        assert run_cli("subscribe", "remove", "desk", redis_url=fast.redis_url).returncode == 0
+        again = run_cli("subscribe", "add", "desk", "--keyword", "Sallow", "--webhook", receiver.url,
+                        "--allow-private", "--secret", SECRET, redis_url=fast.redis_url)
+        assert again.returncode == 0, again.stderr.decode()
+        DocumentProcessor(conn, fast, PlainEnricher()).process(
+            page([post("s", 7, "Family lifted from farmhouse at Sallow End", OTHER_FLOOD)], minutes_after=5))
+        Dispatcher(conn, fast, allow_private=True).run(burst=True)
+    titles = [body["event"]["data"]["post"]["title"] for _, body in receiver.received.values()]
+    assert titles == ["Family lifted from farmhouse at Sallow End"]  # not the Tessel alert of the old rule
+
+
+def test_a_webhook_added_to_a_subscription_gets_the_alerts_after_it_not_the_backlog(conn, fast):
+    added = run_cli("subscribe", "add", "desk", "--any", "--keyword", "Tessel", "--keyword", "Sallow",
+                    redis_url=fast.redis_url)
+    assert added.returncode == 0, added.stderr.decode()
+    processor = DocumentProcessor(conn, fast, PlainEnricher())
+    processor.process(page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD)], minutes_after=5))
+    assert conn.xlen(KEYS.alerts("desk")) == 1  # an alert with nowhere to go: the stream and feed keep it
+    with Receiver(SECRET) as receiver:
+        hooked = run_cli("subscribe", "add", "desk", "--any", "--keyword", "Tessel", "--keyword", "Sallow",
+                         "--webhook", receiver.url, "--allow-private", "--secret", SECRET, redis_url=fast.redis_url)
+        assert hooked.returncode == 0, hooked.stderr.decode()
+        processor.process(page([post("o", 6, "River Tessel bursts its banks at Keldby", FLOOD),
+                                post("s", 7, "Family lifted from farmhouse at Sallow End", OTHER_FLOOD)],
+                               minutes_after=5))
+        Dispatcher(conn, fast, allow_private=True).run(burst=True)
+    titles = [body["event"]["data"]["post"]["title"] for _, body in receiver.received.values()]
+    assert titles == ["Family lifted from farmhouse at Sallow End"]

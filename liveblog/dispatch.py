@@ -9,7 +9,8 @@ pending and another one claims them (XAUTOCLAIM), so a receiver may see an alert
 
 Retries wait ``base * 2**(attempt-1)`` seconds, capped at ``webhook_backoff_max_s``, times
 a random factor in [0.5, 1] (jitter, so failing receivers are not hit in lockstep); while
-one alert waits, others are delivered. Targets are checked like polled URLs
+one alert waits, others are delivered. Requests run on a thread pool, one in flight per
+subscription, so a slow receiver delays only its own subscription. Targets are checked like polled URLs
 (producers.fetch): a host resolving to a private, loopback or link-local address is
 refused unless ``--allow-private``, and the connection goes to the checked address.
 The signing secret is never logged or written anywhere but the subscription.
@@ -18,6 +19,7 @@ The signing secret is never logged or written anywhere but the subscription.
 from __future__ import annotations
 
 import argparse
+import collections
 import heapq
 import http.client
 import json
@@ -25,6 +27,7 @@ import os
 import random
 import socket
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -42,6 +45,7 @@ from workers.alerts.store import SubscriptionCache
 
 log = structlog.get_logger("liveblog.dispatch")
 GROUP = "dispatch"
+DELIVERY_THREADS = 16  # receivers waited on at once; each subscription has at most one request in flight
 
 
 class TargetRejected(fetch.FetchRejected):
@@ -149,8 +153,13 @@ class _Retry:
 
 
 class Dispatcher:
+    """Reads and settles in one thread (every Redis write is here); the HTTP exchanges run on
+    a pool, one at a time per subscription, in stream order: a receiver that hangs until the
+    timeout holds back only its own subscription's alerts."""
+
     def __init__(self, conn: redis.Redis, settings: Settings, *, allow_private: bool = False,
-                 consumer: str | None = None, claim_idle_ms: int = 60_000, rng: random.Random | None = None) -> None:
+                 consumer: str | None = None, claim_idle_ms: int = 60_000, rng: random.Random | None = None,
+                 threads: int = DELIVERY_THREADS) -> None:
         self.conn, self.settings = conn, settings
         self.keys = Keys(settings.key_prefix)
         self.allow_private = allow_private
@@ -161,37 +170,53 @@ class Dispatcher:
         self.retries: list[_Retry] = []
         self._streams: dict[str, Subscription] = {}
         self._next_claim = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="liveblog-dispatch")
+        self._queued: dict[str, collections.deque[tuple[str, dict[str, str], int]]] = {}  # per stream, in order
+        self._inflight: dict[str, tuple[Future, str, dict[str, str], int]] = {}  # stream -> its one request
+        self._closing = False
+
+    @property
+    def busy(self) -> bool:
+        """Deliveries queued or in flight (retries waiting for their time are in ``retries``)."""
+        return bool(self._inflight) or any(self._queued.values())
 
     def run(self, *, burst: bool = False, block_ms: int = 1000) -> int:
         """Deliver until stopped; with ``burst``, until nothing is left to send or retry."""
         settled = 0
         self._refresh(first=True)
-        while True:
-            did = self.step(block_ms=0 if burst else block_ms)
-            settled += did
-            if burst and not did and not self.retries:
-                return settled
+        try:
+            while True:
+                did = self.step(block_ms=0 if burst else block_ms)
+                settled += did
+                if burst and not did and not self.retries and not self.busy:
+                    return settled
+        finally:  # stopped (Ctrl-C): let the requests in flight finish and settle what they sent
+            self._closing = True
+            self._pool.shutdown(wait=True)
+            self._collect()
 
     def step(self, *, block_ms: int = 1000) -> int:
-        """One round: due retries, then new (and claimed) alerts. Returns alerts settled."""
+        """One round: finished requests, due retries, then new (and claimed) alerts. Returns alerts settled."""
+        settled = self._collect()
         self._refresh()
-        settled = 0
         now = time.monotonic()
         while self.retries and self.retries[0].due <= now:
             r = heapq.heappop(self.retries)
             settled += self._attempt(r.stream, r.entry_id, r.fields, r.attempts)
-        if not self._streams:
-            time.sleep(block_ms / 1000)
-            return settled
         wait = block_ms
         if self.retries:
             wait = max(1, min(block_ms, int((self.retries[0].due - time.monotonic()) * 1000)))
+        if self._inflight:
+            wait = max(1, min(wait, 20))  # come back soon for the answers
+        if not self._streams:
+            time.sleep(wait / 1000)
+            return settled + self._collect()
         rows = self.conn.xreadgroup(GROUP, self.consumer, {s: ">" for s in self._streams}, count=50,
                                     block=wait or None)  # None: do not block (burst); 0 would block forever
         for stream, entries in rows or []:
             for entry_id, fields in entries:
                 settled += self._attempt(_text(stream), _text(entry_id), _fields(fields), 0)
-        return settled
+        return settled + self._collect()
 
     def _refresh(self, *, first: bool = False) -> None:
         """Follow subscription changes; claim what dead dispatchers left; re-read our own pending."""
@@ -201,7 +226,9 @@ class Dispatcher:
         self._streams = wanted
         for stream in new:
             consume.ensure_group(self.conn, stream, GROUP)
-        waiting = {r.entry_id for r in self.retries}
+        waiting = {(r.stream, r.entry_id) for r in self.retries}
+        waiting |= {(stream, entry_id) for stream, q in self._queued.items() for entry_id, _, _ in q}
+        waiting |= {(stream, entry_id) for stream, (_, entry_id, _, _) in self._inflight.items()}
         claim_all = first or time.monotonic() >= self._next_claim  # a dispatcher may have died since
         if claim_all:
             self._next_claim = time.monotonic() + max(1.0, self.claim_idle_ms / 2000)
@@ -209,15 +236,35 @@ class Dispatcher:
             consume.claim_idle(self.conn, stream, GROUP, self.consumer, self.claim_idle_ms)
             for _, entries in self.conn.xreadgroup(GROUP, self.consumer, {stream: "0"}, count=1000) or []:
                 for entry_id, fields in entries:
-                    if _text(entry_id) not in waiting:
+                    if (stream, _text(entry_id)) not in waiting:
                         self._attempt(stream, _text(entry_id), _fields(fields), 0)
 
     def _attempt(self, stream: str, entry_id: str, fields: dict[str, str], attempts: int) -> int:
-        sub = self._streams.get(stream)
-        if sub is None:  # unsubscribed (or webhook removed) while the alert waited
+        """Queue one delivery attempt behind the subscription's earlier ones (settled at once
+        when the subscription has gone)."""
+        if stream not in self._streams:  # unsubscribed (or webhook removed) while the alert waited
             return self._settle(stream, entry_id, fields, attempts, "dropped", None, "subscription has no webhook now")
-        attempts += 1
-        status, error, permanent = None, None, False
+        self._queued.setdefault(stream, collections.deque()).append((entry_id, fields, attempts))
+        self._pump()
+        return 0
+
+    def _pump(self) -> None:
+        """Start the next queued request of every subscription with none in flight."""
+        if self._closing:  # what is still queued stays pending: redelivered on restart or claim
+            return
+        for stream, queue in self._queued.items():
+            if queue and stream not in self._inflight:
+                entry_id, fields, attempts = queue.popleft()
+                sub = self._streams.get(stream)
+                future = self._pool.submit(self._send, sub, fields) if sub else None
+                if future is None:
+                    future = Future()
+                    future.set_result((None, "subscription has no webhook now", "dropped"))
+                self._inflight[stream] = (future, entry_id, fields, attempts)
+
+    def _send(self, sub: Subscription, fields: dict[str, str]) -> tuple[int | None, str | None, str | None]:
+        """The HTTP exchange (on a pool thread, no Redis): (status, error, None | "permanent")."""
+        status, error, permanent = None, None, None
         try:
             if sub.notify_urls:
                 status = notify(sub, fields)
@@ -232,13 +279,34 @@ class Dispatcher:
                 status = post(sub.webhook_url, body, headers, allow_private=self.allow_private,  # type: ignore[arg-type]
                               timeout_s=self.settings.webhook_timeout_s)
         except TargetRejected as exc:
-            error, permanent = str(exc), True
+            error, permanent = str(exc), "permanent"
         except (OSError, http.client.HTTPException, fetch.FetchError) as exc:  # refused, reset, timeout, DNS
             error = f"{type(exc).__name__}: {exc}"
+        return status, error, permanent
+
+    def _collect(self) -> int:
+        """Settle, or schedule the retry of, every request that has finished."""
+        settled = 0
+        for stream, (future, entry_id, fields, attempts) in list(self._inflight.items()):
+            if not future.done():
+                continue
+            del self._inflight[stream]
+            try:
+                status, error, kind = future.result()
+            except Exception as exc:  # a bug in a delivery path: retried and logged, never fatal  # noqa: BLE001
+                status, error, kind = None, f"{type(exc).__name__}: {exc}", None
+            settled += self._outcome(stream, entry_id, fields, attempts + (kind != "dropped"), status, error, kind)
+        self._pump()
+        return settled
+
+    def _outcome(self, stream: str, entry_id: str, fields: dict[str, str], attempts: int, status: int | None,
+                 error: str | None, kind: str | None) -> int:
+        if kind == "dropped":
+            return self._settle(stream, entry_id, fields, attempts, "dropped", None, error)
         if status is not None and 200 <= status < 300:
             return self._settle(stream, entry_id, fields, attempts, "sent", status, None)
         error = error or f"HTTP {status}"
-        if permanent or attempts >= self.settings.webhook_attempts:
+        if kind == "permanent" or attempts >= self.settings.webhook_attempts:
             return self._settle(stream, entry_id, fields, attempts, "dead-lettered", status, error)
         delay = backoff_s(attempts, self.settings, self.rng)
         self.conn.xadd(self.keys.deliveries, _log_entry(fields, attempts, "retry", status, error, delay))

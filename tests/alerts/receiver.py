@@ -12,8 +12,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
 class Receiver:
-    def __init__(self, secret: str, *, fail_first: int = 0, status_on_failure: int = 500) -> None:
+    def __init__(self, secret: str, *, fail_first: int = 0, status_on_failure: int = 500,
+                 hold: threading.Event | None = None) -> None:
         self.secret = secret
+        self.hold = hold  # a slow receiver: every request waits for it before it is answered
         self.fail_first = fail_first
         self.status_on_failure = status_on_failure
         self.requests: list[dict] = []  # every POST: headers, verified or not
@@ -31,6 +33,8 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.hold is not None:
+            self.hold.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -39,6 +43,8 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                if receiver.hold is not None:
+                    receiver.hold.wait(60)
                 now = time.time()
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}

@@ -247,3 +247,27 @@ def test_a_webhook_added_to_a_subscription_gets_the_alerts_after_it_not_the_back
         Dispatcher(conn, fast, allow_private=True).run(burst=True)
     titles = [body["event"]["data"]["post"]["title"] for _, body in receiver.received.values()]
     assert titles == ["Family lifted from farmhouse at Sallow End"]
+
+
+def test_a_slow_receiver_does_not_hold_back_other_subscribers(conn, fast):
+    """One subscriber's receiver hangs (up to the timeout); another's alert is delivered meanwhile."""
+    import threading
+    import time
+
+    hold = threading.Event()
+    patient = fast.model_copy(update={"webhook_timeout_s": 8.0})
+    with Receiver(SECRET, hold=hold) as slow, Receiver(SECRET) as quick:
+        store.save(conn, KEYS, Subscription(name="a-slow", rule=Rule(keyword="Tessel"), webhook_url=slow.url,
+                                            webhook_secret=SECRET))  # read first: its stream sorts first
+        alert_id = alert_once(conn, patient, quick.url)
+        dispatcher = Dispatcher(conn, patient, allow_private=True)
+        deadline = time.monotonic() + 30
+        while not quick.received and time.monotonic() < deadline:
+            dispatcher.step(block_ms=50)
+        slow_outcomes = [d["outcome"] for d in deliveries(conn) if d["subscription"] == "a-slow"]
+        hold.set()
+        assert list(quick.received) == [alert_id]
+        assert slow_outcomes == []  # the quick alert did not wait for the slow receiver's timeout
+        while (dispatcher.retries or dispatcher.busy) and time.monotonic() < deadline:
+            dispatcher.step(block_ms=50)
+    assert len(slow.received) == 1 and counters(conn)["alerts_sent"] == 2

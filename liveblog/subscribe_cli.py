@@ -127,6 +127,11 @@ def _add(args: argparse.Namespace, conn, keys: Keys) -> int:
             # where the dispatcher runs, and every delivery checks the target again
             print(f"liveblog: warning: {exc}; added anyway, each delivery checks the target again",
                   file=sys.stderr)
+        previous = store.get(conn, keys, args.name)
+        if not secret and previous is not None and previous.webhook_secret is not None:
+            # an edit (new rule or URL): the receiver keeps verifying with the secret it was given
+            secret = previous.webhook_secret.get_secret_value()
+            print(f"liveblog: {args.name} kept its signing secret (give --secret to change it)", file=sys.stderr)
         if not secret:
             secret, generated = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(), True
     try:

@@ -271,3 +271,16 @@ def test_a_slow_receiver_does_not_hold_back_other_subscribers(conn, fast):
         while (dispatcher.retries or dispatcher.busy) and time.monotonic() < deadline:
             dispatcher.step(block_ms=50)
     assert len(slow.received) == 1 and counters(conn)["alerts_sent"] == 2
+
+
+def test_editing_the_rule_keeps_the_signing_secret_the_receiver_was_given(redis_url, conn):
+    first = run_cli("subscribe", "add", "desk", "--keyword", "fire", "--webhook", "http://127.0.0.1:9/x",
+                    "--allow-private", redis_url=redis_url)
+    secret = first.stdout.decode().strip()
+    assert first.returncode == 0 and secret.startswith("whsec_")
+    edited = run_cli("subscribe", "add", "desk", "--keyword", "flood", "--webhook", "http://127.0.0.1:9/x",
+                     "--allow-private", redis_url=redis_url)
+    assert edited.returncode == 0, edited.stderr.decode()
+    assert edited.stdout == b"" and b"kept its signing secret" in edited.stderr
+    stored = store.get(conn, KEYS, "desk")
+    assert stored.rule == Rule(keyword="flood") and stored.webhook_secret.get_secret_value() == secret

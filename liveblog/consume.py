@@ -33,19 +33,37 @@ def ensure_group(conn: redis.Redis, stream: str, group: str) -> None:
             raise
 
 
-def claim_idle(conn: redis.Redis, stream: str, group: str, consumer: str, idle_ms: int) -> int:
+@dataclass(frozen=True)
+class Claimed:
+    claimed: int  # entries taken over from consumers idle ``idle_ms`` or longer
+    lost: tuple[str, ...]  # entry ids delivered, never acknowledged, and trimmed before they were claimed
+
+    def warning(self, stream: str, group: str) -> str | None:
+        """The gap report for ``lost`` (they are gone from the stream: nobody can read them now)."""
+        if not self.lost:
+            return None
+        n = len(self.lost)
+        return (f"group {group!r} on {stream}: {n} entr{'y' if n == 1 else 'ies'} delivered to a consumer and not "
+                f"acknowledged {'was' if n == 1 else 'were'} trimmed before {'it was' if n == 1 else 'they were'} "
+                f"claimed (first {self.lost[0]}); raise the stream's maxlen or restart dead consumers sooner")
+
+
+def claim_idle(conn: redis.Redis, stream: str, group: str, consumer: str, idle_ms: int) -> Claimed:
     """Take over entries other consumers were given and did not ack for ``idle_ms`` (XAUTOCLAIM).
 
     They become this consumer's pending entries, which it reads first (XREADGROUP id 0).
+    Pending entries the stream no longer holds (trimmed by retention) are dropped from the
+    pending list by Redis 7 whatever their idle time; they are returned as ``lost``, to be reported.
     """
-    claimed, cursor = 0, "0-0"
+    claimed, lost, cursor = 0, [], "0-0"
     while True:
         # not JUSTID: redis-py then drops the cursor from the reply
         reply = conn.xautoclaim(stream, group, consumer, min_idle_time=idle_ms, start_id=cursor, count=100)
         cursor = reply[0]
         claimed += len(reply[1])
+        lost += [_text(entry_id) for entry_id in (reply[2] if len(reply) > 2 else [])]
         if _text(cursor) == "0-0":
-            return claimed
+            return Claimed(claimed, tuple(lost))
 
 
 def groups(conn: redis.Redis, stream: str) -> list[GroupState]:

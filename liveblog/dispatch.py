@@ -233,15 +233,31 @@ class Dispatcher:
         if claim_all:
             self._next_claim = time.monotonic() + max(1.0, self.claim_idle_ms / 2000)
         for stream in (wanted if claim_all else new):
-            consume.claim_idle(self.conn, stream, GROUP, self.consumer, self.claim_idle_ms)
+            claimed = consume.claim_idle(self.conn, stream, GROUP, self.consumer, self.claim_idle_ms)
+            self._lost(stream, claimed.lost)
             for _, entries in self.conn.xreadgroup(GROUP, self.consumer, {stream: "0"}, count=1000) or []:
                 for entry_id, fields in entries:
                     if (stream, _text(entry_id)) not in waiting:
                         self._attempt(stream, _text(entry_id), _fields(fields), 0)
 
+    def _lost(self, stream: str, entry_ids: tuple[str, ...] | list[str]) -> None:
+        """Alerts trimmed from their stream (``alert_stream_maxlen``) after a dispatcher took them
+        and before one delivered them: gone, so never silently — logged and in the delivery log."""
+        for entry_id in entry_ids:
+            self.conn.xack(stream, GROUP, entry_id)
+            self.conn.xadd(self.keys.deliveries, {
+                "alert_id": "", "subscription": stream.rsplit(":", 1)[-1], "event_id": "", "entry_id": entry_id,
+                "attempt": "0", "outcome": "lost", "status": "",
+                "error": "trimmed from the alert stream before it was delivered", "at": datetime.now(timezone.utc).isoformat()})
+            log.warning("alert_lost", stream=stream, entry_id=entry_id,
+                        reason="trimmed from the alert stream before it was delivered; raise alert_stream_maxlen")
+
     def _attempt(self, stream: str, entry_id: str, fields: dict[str, str], attempts: int) -> int:
         """Queue one delivery attempt behind the subscription's earlier ones (settled at once
         when the subscription has gone)."""
+        if not fields:  # a pending entry read again after retention trimmed it
+            self._lost(stream, [entry_id])
+            return 0
         if stream not in self._streams:  # unsubscribed (or webhook removed) while the alert waited
             return self._settle(stream, entry_id, fields, attempts, "dropped", None, "subscription has no webhook now")
         self._queued.setdefault(stream, collections.deque()).append((entry_id, fields, attempts))

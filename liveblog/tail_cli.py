@@ -104,7 +104,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
     consume.ensure_group(conn, stream, args.group)
     for warning in consume.gap_warnings(conn, stream):
         print(f"liveblog: gap: {warning}", file=sys.stderr)
-    consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms)
+    _report_lost(consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms), stream, args.group)
     position = "0"  # first our own unacknowledged entries (including claimed ones), then new ones
     while True:
         batch = min(100, args.count - printed) if args.count else 100  # never take more than we will ack
@@ -115,16 +115,27 @@ def cmd_tail(args: argparse.Namespace) -> int:
             position = ">"
             continue
         for entry_id, fields in entries:
+            if not fields:  # trimmed after it was delivered to us (a pending entry read again): gone
+                conn.xack(stream, args.group, entry_id)
+                _report_lost(consume.Claimed(0, (entry_id.decode(),)), stream, args.group)
+                continue
             with _ctrl_c_after():  # printed and acknowledged, or neither printed: never printed, left pending
                 done = emit(fields)
                 conn.xack(stream, args.group, entry_id)
             if done:
                 return 0
         if not entries and args.follow:
-            consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms)
+            _report_lost(consume.claim_idle(conn, stream, args.group, consumer, args.claim_idle_ms), stream,
+                         args.group)
             position = "0"
         elif not entries:
             return 0
+
+
+def _report_lost(claimed: consume.Claimed, stream: str, group: str) -> None:
+    warning = claimed.warning(stream, group)
+    if warning:
+        print(f"liveblog: gap: {warning}", file=sys.stderr)
 
 
 @contextlib.contextmanager

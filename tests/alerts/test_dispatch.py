@@ -9,6 +9,7 @@ import random
 import pytest
 from structlog.testing import capture_logs
 
+from liveblog import consume
 from liveblog.dispatch import Dispatcher, TargetRejected, backoff_s, check_target
 from schemas.keys import Keys
 from schemas.subscriptions import Rule, Subscription
@@ -284,3 +285,20 @@ def test_editing_the_rule_keeps_the_signing_secret_the_receiver_was_given(redis_
     assert edited.stdout == b"" and b"kept its signing secret" in edited.stderr
     stored = store.get(conn, KEYS, "desk")
     assert stored.rule == Rule(keyword="flood") and stored.webhook_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("consumer", ["dead", "same"])
+def test_an_alert_trimmed_before_it_was_delivered_is_reported_not_lost_silently(conn, fast, consumer):
+    """A dispatcher took the alert and died; retention trimmed the stream before the next one
+    claimed it (another consumer) or re-read it (the same --consumer name: fields come back empty)."""
+    with Receiver(SECRET) as receiver:
+        alert_once(conn, fast, receiver.url)
+        consume.ensure_group(conn, KEYS.alerts("desk"), "dispatch")
+        (entry_id, _), = conn.xreadgroup("dispatch", consumer, {KEYS.alerts("desk"): ">"})[0][1]
+        conn.xdel(KEYS.alerts("desk"), entry_id)  # what MAXLEN ~ does to an old entry
+        with capture_logs() as logs:
+            settled = Dispatcher(conn, fast, allow_private=True, consumer="same", claim_idle_ms=60_000).run(burst=True)
+    assert settled == 0 and receiver.requests == []
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["alert_lost"]
+    assert [d["outcome"] for d in deliveries(conn)] == ["lost"]
+    assert conn.xpending(KEYS.alerts("desk"), "dispatch")["pending"] == 0

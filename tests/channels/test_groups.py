@@ -87,3 +87,23 @@ def test_a_group_created_after_a_trim_is_told_every_entry_it_will_never_see(redi
     consume.ensure_group(conn, "liveblog:events", "late")  # from the start of what is left
     (state,) = consume.groups(conn, "liveblog:events")
     assert state.missed == len(produced) - 10  # was 1: Redis cannot count for such a group
+
+
+def test_entries_a_dead_consumer_held_that_were_trimmed_before_the_claim_are_reported(redis_url, conn, produced):
+    """Delivered to "a", never acknowledged, then trimmed: XAUTOCLAIM drops them from the
+    group's pending list (Redis 7) and tail used to say nothing; the events were lost silently."""
+    stream = "liveblog:events"
+    consume.ensure_group(conn, stream, "desk")
+    taken = conn.xreadgroup("desk", "a", {stream: ">"}, count=3)[0][1]
+    conn.xtrim(stream, minid=produced and _after(taken[-1][0]), approximate=False)  # retention took them
+    result = run_cli("tail", "--group", "desk", "--consumer", "b", "--claim-idle-ms", "0", redis_url=redis_url)
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(ndjson(result.stdout)) == len(produced) - 3
+    assert ("gap: group 'desk' on liveblog:events: 3 entries delivered to a consumer and not acknowledged "
+            "were trimmed before they were claimed") in result.stderr.decode()
+    assert conn.xpending(stream, "desk")["pending"] == 0
+
+
+def _after(entry_id: bytes) -> str:
+    ms, seq = entry_id.decode().split("-")
+    return f"{ms}-{int(seq) + 1}"

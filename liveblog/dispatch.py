@@ -26,6 +26,7 @@ import json
 import os
 import random
 import socket
+import signal
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,6 +175,11 @@ class Dispatcher:
         self._queued: dict[str, collections.deque[tuple[str, dict[str, str], int]]] = {}  # per stream, in order
         self._inflight: dict[str, tuple[Future, str, dict[str, str], int]] = {}  # stream -> its one request
         self._closing = False
+        self._stop = False
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after its current round (from a signal handler: nothing else is touched)."""
+        self._stop = True
 
     @property
     def busy(self) -> bool:
@@ -185,12 +191,13 @@ class Dispatcher:
         settled = 0
         self._refresh(first=True)
         try:
-            while True:
+            while not self._stop:
                 did = self.step(block_ms=0 if burst else block_ms)
                 settled += did
                 if burst and not did and not self.retries and not self.busy:
                     return settled
-        finally:  # stopped (Ctrl-C): let the requests in flight finish and settle what they sent
+            return settled
+        finally:  # stopped (SIGTERM, Ctrl-C): let the requests in flight finish and settle what they sent
             self._closing = True
             self._pool.shutdown(wait=True)
             self._collect()
@@ -380,6 +387,13 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     conn = connecting.connect(settings)
     dispatcher = Dispatcher(conn, settings, allow_private=args.allow_private, consumer=args.consumer,
                             claim_idle_ms=args.claim_idle_ms)
-    settled = dispatcher.run(burst=args.burst)
+    # SIGTERM (docker stop, systemd, Kubernetes) stops like Ctrl-C: the round ends, the requests in
+    # flight finish and are recorded, and the exit is clean (0); the default handler killed the process
+    # with them, so their alerts were sent again by the next dispatcher
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: dispatcher.stop())
+    try:
+        settled = dispatcher.run(burst=args.burst)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     log.info("dispatch_done", settled=settled)
     return 0

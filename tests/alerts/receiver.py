@@ -21,6 +21,7 @@ class Receiver:
         self.requests: list[dict] = []  # every POST: headers, verified or not
         self.received: dict[str, tuple[float, dict]] = {}  # webhook-id -> (time.time() received, body)
         self.lock = threading.Lock()
+        self.arrived = threading.Event()  # set when the first request comes in (before any hold)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -43,6 +44,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                receiver.arrived.set()
                 if receiver.hold is not None:
                     receiver.hold.wait(60)
                 now = time.time()

@@ -302,3 +302,37 @@ def test_an_alert_trimmed_before_it_was_delivered_is_reported_not_lost_silently(
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["alert_lost"]
     assert [d["outcome"] for d in deliveries(conn)] == ["lost"]
     assert conn.xpending(KEYS.alerts("desk"), "dispatch")["pending"] == 0
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_record_it(redis_url, conn, settings):
+    """`docker stop` sends SIGTERM: the dispatcher ends its round, the request in flight finishes and is
+    recorded as sent and acknowledged, and it exits 0 (the default handler killed it mid-request, so the
+    next dispatcher sent the alert again)."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.conftest import ROOT, cli_env
+
+    hold = threading.Event()
+    with Receiver(SECRET, hold=hold) as receiver:
+        alert_id = alert_once(conn, settings, receiver.url)
+        proc = subprocess.Popen([sys.executable, "-m", "liveblog.cli", "dispatch", "--allow-private"], cwd=ROOT,
+                                env=cli_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert receiver.arrived.wait(60), "the dispatcher never sent the alert"
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)  # the signal is in before the receiver answers
+            hold.set()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err.decode()
+    assert list(receiver.received) == [alert_id]
+    assert [(d["alert_id"], d["outcome"]) for d in deliveries(conn)] == [(alert_id, "sent")]
+    assert counters(conn)["alerts_sent"] == 1
+    groups = conn.xinfo_groups(KEYS.alerts("desk"))
+    assert [g["pending"] for g in groups] == [0]

@@ -56,6 +56,10 @@ class ParsedPost(BaseModel):
     url: str | None = None
     source_id: str | None = None
     related_links: list[RelatedLink] = Field(default_factory=list)
+    # 0: the page printed the time. Else the page said it relative to when it was fetched ("2 hours
+    # ago"), to this many seconds: the next poll may compute another time for the same post, and
+    # the pipeline keeps the first-seen one (docs/formats.md). Not serialised: a parse detail.
+    published_approx_s: int = Field(default=0, exclude=True)
 
     @field_serializer("published_at", "updated_at")
     def _times(self, value: datetime | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from workers.stamps import Stamp, parse_stamp_line, resolve
 UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
+PARIS = ZoneInfo("Europe/Paris")
 # Far after every stamp used here, so it never decides a date unless a test wants it to.
 LATE = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -243,3 +244,81 @@ def test_unicode_lookalike_month_names_are_read_or_refused_never_crash(line: str
     stamp = parse_stamp_line(line)
 
     assert stamp is None or stamp.day is not None
+
+
+# --- relative stamps ("5 minutes ago", "yesterday 21:05") --------------------------------------
+
+FETCH = datetime(2025, 6, 21, 20, 0, 40, tzinfo=UTC)  # 22:00:40 in Paris
+
+
+@pytest.mark.parametrize(
+    ("line", "minutes_before_fetch"),
+    [
+        ("5 minutes ago", 5), ("1 hour ago", 60), ("2h ago", 120), ("an hour ago", 60), ("5 mins ago", 5),
+        ("just now", 0), ("Just now", 0), ("30 seconds ago", 0), ("1 hour and 20 minutes ago", 80),
+        ("1h30 ago", 90), ("2 days ago", 2 * 1440), ("half an hour ago", 30),
+        ("il y a 5 minutes", 5), ("il y a 1 h", 60), ("il y a 1 h 30", 90), ("il y a 2 jours", 2 * 1440),
+        ("à l'instant", 0), ("À l’instant", 0),
+        ("vor 5 Minuten", 5), ("vor 2 Stunden", 120), ("vor einer Stunde", 60), ("vor 2 Std.", 120),
+        ("vor 3 Tagen", 3 * 1440),
+        ("hace 5 minutos", 5), ("hace una hora", 60), ("hace 2 días", 2 * 1440),
+        ("5 minuti fa", 5), ("un'ora fa", 60), ("2 ore fa", 120),
+        ("há 5 minutos", 5), ("ha 2 horas", 120), ("5 minutos atrás", 5),
+    ],
+)
+def test_a_relative_stamp_is_the_fetch_time_minus_its_delta_to_the_minute(line: str, minutes_before_fetch: int) -> None:
+    stamp = parse_stamp_line(line)
+    assert stamp is not None and stamp.relative
+    expected = datetime(2025, 6, 21, 20, 0, tzinfo=UTC) - timedelta(minutes=minutes_before_fetch)
+    if line == "30 seconds ago":
+        expected = datetime(2025, 6, 21, 20, 0, tzinfo=UTC)  # 20:00:10, to the minute
+    assert resolve([stamp], tz=PARIS, reference_date=None, newest_first=True, fallback_now=FETCH) == [expected]
+
+
+@pytest.mark.parametrize(
+    "line", ["5 minutes 2 hours ago", "vor 400 Tagen", "ago", "il y a", "5 ago", "hace 5 Stunden", "Now",
+             "Five minutes ago the minister said it was over", "vor 5 Minuten sagte er"],
+)
+def test_lines_that_only_look_relative_are_not_stamps(line: str) -> None:
+    assert parse_stamp_line(line) is None
+
+
+def test_a_relative_stamp_may_carry_a_byline() -> None:
+    stamp = parse_stamp_line("2 hours ago | Jane Doe")
+    assert stamp is not None and stamp.author == "Jane Doe" and stamp.ago_s == 7200 and stamp.approx_s == 3600
+
+
+@pytest.mark.parametrize(
+    ("line", "expected_paris"),
+    [
+        ("yesterday 21:05", datetime(2025, 6, 20, 21, 5)), ("Yesterday at 9.05pm", datetime(2025, 6, 20, 21, 5)),
+        ("hier à 21h05", datetime(2025, 6, 20, 21, 5)), ("gestern, 21.05 Uhr", datetime(2025, 6, 20, 21, 5)),
+        ("ayer a las 21:05", datetime(2025, 6, 20, 21, 5)), ("ieri alle 21:05", datetime(2025, 6, 20, 21, 5)),
+        ("ontem às 21h05", datetime(2025, 6, 20, 21, 5)), ("aujourd'hui à 9h10", datetime(2025, 6, 21, 9, 10)),
+        ("heute, 9.10 Uhr", datetime(2025, 6, 21, 9, 10)), ("vorgestern, 8.00 Uhr", datetime(2025, 6, 19, 8, 0)),
+    ],
+)
+def test_yesterday_and_today_are_counted_from_the_fetch_date_in_the_blogs_zone(line: str, expected_paris) -> None:
+    stamp = parse_stamp_line(line)
+    assert stamp is not None and stamp.days_back is not None and stamp.approx_s == 0
+    # 23:30 UTC on the 20th is already the 21st in Paris: "yesterday" is the 20th, not the 19th
+    fetched = datetime(2025, 6, 20, 23, 30, tzinfo=UTC) if line != "vorgestern, 8.00 Uhr" else FETCH
+    got = resolve([stamp], tz=PARIS, reference_date=None, newest_first=True, fallback_now=fetched)
+    assert got == [expected_paris.replace(tzinfo=PARIS).astimezone(UTC)]
+
+
+def test_bare_times_between_relative_stamps_take_their_dates_from_them_across_midnight() -> None:
+    # newest first, fetched at 00:20 in Paris: "15 minutes ago" is 00:05 on the 22nd; the bare
+    # 23:50 below it is the 21st, and "hier à 22h10" counts from the fetch date (the 22nd): the 21st
+    page = [parse_stamp_line(x) for x in ("15 minutes ago", "23:50", "hier à 22h10", "21:40")]
+    fetched = datetime(2025, 6, 21, 22, 20, tzinfo=UTC)
+    got = resolve(page, tz=PARIS, reference_date=None, newest_first=True, fallback_now=fetched)
+    assert [t.astimezone(PARIS).replace(tzinfo=None) for t in got] == [
+        datetime(2025, 6, 22, 0, 5), datetime(2025, 6, 21, 23, 50), datetime(2025, 6, 21, 22, 10),
+        datetime(2025, 6, 21, 21, 40)]
+
+
+def test_the_same_fetch_time_gives_the_same_times() -> None:
+    page = [parse_stamp_line(x) for x in ("5 minutes ago", "vor 2 Stunden", "14:05")]
+    first = resolve(page, tz=PARIS, reference_date=None, newest_first=True, fallback_now=FETCH)
+    assert resolve(page, tz=PARIS, reference_date=None, newest_first=True, fallback_now=FETCH) == first

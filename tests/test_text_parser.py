@@ -396,3 +396,40 @@ def test_a_headline_after_a_dash_is_not_taken_for_an_author():
 
     assert parse_stamp_line("12:31 - Thomas Kingsley").author == "Thomas Kingsley"
     assert parse_stamp_line("12:31 – police close the road") is None
+
+
+RELATIVE_PAGE = """Storm live
+
+Trees down on the coast road
+5 minutes ago
+Crews are clearing the A39.
+
+Ferry cancelled
+2 hours ago | Jane Doe
+The 14:30 sailing will not run.
+
+Flood warning issued
+yesterday 21:05
+The river is expected to peak overnight.
+"""
+
+
+def test_relative_stamp_lines_are_stamps_dated_from_the_fetch() -> None:
+    fetched = datetime(2025, 10, 12, 23, 2, 30, tzinfo=timezone.utc)  # 00:02 on the 13th in London
+    doc = parse(document(RELATIVE_PAGE.encode(), tz="Europe/London", fetched_at=fetched))
+    assert [(p.title, rfc3339(p.published_at), p.author) for p in doc.posts] == [
+        ("Trees down on the coast road", "2025-10-12T22:57:00Z", None),
+        ("Ferry cancelled", "2025-10-12T21:02:00Z", "Jane Doe"),
+        ("Flood warning issued", "2025-10-12T20:05:00Z", None),  # 21:05 BST on the 12th (yesterday in London)
+    ]
+    assert [p.position for p in doc.posts] == [2, 1, 0]
+
+
+def test_a_relative_post_keeps_its_key_when_the_next_poll_computes_another_time() -> None:
+    first = parse(document(RELATIVE_PAGE.encode(), tz="Europe/London", fetched_at=datetime(2025, 10, 12, 15, 0, tzinfo=timezone.utc)))
+    later = RELATIVE_PAGE.replace("5 minutes ago", "8 minutes ago")
+    again = parse(document(later.encode(), tz="Europe/London", fetched_at=datetime(2025, 10, 12, 15, 3, tzinfo=timezone.utc)))
+    # "2 hours ago" three minutes later is another time (13:03 vs 13:00): still the same post
+    assert [p.post_id for p in again.posts] == [p.post_id for p in first.posts]
+    assert first.posts[1].published_at != again.posts[1].published_at
+    assert [p.published_approx_s for p in again.posts] == [60, 3600, 0]

@@ -27,12 +27,16 @@ def normalized_title(title: str) -> str:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).strip()
 
 
-def post_key(blog_id: str, *, source_id: str | None, published_at: datetime, title: str, occurrence: int = 0) -> str:
+def post_key(blog_id: str, *, source_id: str | None, published_at: datetime, title: str, occurrence: int = 0,
+             approximate: bool = False) -> str:
     """The source's own id when it has one; else blog + stamp + normalized title.
 
-    ``occurrence`` separates two posts of one page that share stamp and title.
+    ``occurrence`` separates two posts of one page that share stamp and title. ``approximate``:
+    the time was computed from a relative stamp ("2 hours ago") and moves from poll to poll, so
+    it is left out (blog + normalized title + occurrence, counted from the oldest post).
     """
-    return _post_key(blog_id, source_id or "", rfc3339(published_at) or "", title, occurrence)
+    stamp = "~" if approximate else rfc3339(published_at) or ""
+    return _post_key(blog_id, source_id or "", stamp, title, occurrence)
 
 
 @lru_cache(maxsize=8192)

@@ -7,6 +7,15 @@ from the nearest full-dated neighbour, walking the posts in chronological order
 and rolling to the next day when the clock goes back by more than
 ``ROLLOVER_GAP`` (so a pinned post a few minutes out of order does not invent a
 new day).
+
+Pages also print stamps relative to the moment they were rendered: "5 minutes ago",
+"il y a 1 h", "vor 2 Stunden", "hace 5 minutos", "5 minuti fa", "há 5 minutos",
+"just now", and "yesterday 21:05" / "hier à 21h05" / "gestern, 21.05 Uhr". They are
+read here (English, French, German, Spanish, Italian, Portuguese) and placed on the
+calendar by ``pin``: the fetch time minus the delta, at minute precision, or the given
+clock time on the fetch date (in the blog's zone) minus the days named. A pinned stamp
+is then a full-dated stamp like any other, so bare times around it take their dates
+from it.
 """
 
 from __future__ import annotations
@@ -63,15 +72,27 @@ ZONE_ABBREVIATIONS = {
     "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AEST": 600, "AEDT": 660, "JST": 540,
 }
 
+# "yesterday 21:05", "hier à 21h05", "gestern, 21.05 Uhr": the days back from the fetch date
+RELATIVE_DAYS = {
+    "today": 0, "yesterday": 1,
+    "aujourd'hui": 0, "aujourd’hui": 0, "hier": 1, "avant-hier": 2,
+    "heute": 0, "gestern": 1, "vorgestern": 2,
+    "hoy": 0, "ayer": 1, "anteayer": 2,
+    "oggi": 0, "ieri": 1, "l'altro ieri": 2, "l’altro ieri": 2, "altroieri": 2,
+    "hoje": 0, "ontem": 1, "anteontem": 2,
+}
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY_ALT = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _ZONE_ALT = "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
+_RELDAY_ALT = "|".join(re.escape(w).replace("\\ ", r"\s+") for w in sorted(RELATIVE_DAYS, key=len, reverse=True))
 
 STAMP_RE = re.compile(
     rf"""^\s*
-    (?:(?:(?:{_WEEKDAY_ALT})\.?,?\s+)?
+    (?:(?:(?:(?:{_WEEKDAY_ALT})\.?,?\s+)?
        (?P<day>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?(?P<month>{_MONTH_ALT})\.?,?\s+(?:de\s+)?
-       (?P<year>\d{{4}}),?\s+(?:at\s+|a\s+las\s+|à\s+|um\s+|alle\s+|às\s+|as\s+)?)?
+       (?P<year>\d{{4}})
+      |(?P<relday>{_RELDAY_ALT}))
+      ,?\s+(?:at\s+|a\s+las\s+|à\s+|um\s+|alle\s+|às\s+|as\s+)?)?
     (?:ore\s+)?
     (?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})
     (?:\s*(?P<ampm>[ap]\.?\s?m\.?)|\s+uhr\b)?
@@ -99,6 +120,17 @@ class Stamp:
     day: date | None = None
     utc_offset_min: int | None = None
     author: str | None = None
+    # relative stamps, placed on the calendar by ``pin`` (which clears these two):
+    ago_s: int | None = None  # "5 minutes ago": seconds before the fetch (hour and minute unused)
+    days_back: int | None = None  # "yesterday 21:05": days before the fetch date (0: "today 09:10")
+    # how coarsely the page stated the time, in seconds: 0 for a printed clock time; the unit of
+    # a relative stamp ("2 hours ago": 3600), kept by ``pin``. Two polls of such a post give
+    # times up to that far apart (``workers.pipeline`` keeps the first-seen time)
+    approx_s: int = 0
+
+    @property
+    def relative(self) -> bool:
+        return self.ago_s is not None or self.days_back is not None
 
 
 @lru_cache(maxsize=8192)
@@ -107,7 +139,7 @@ def parse_stamp_line(line: str) -> Stamp | None:
     the text parser asks of every line of a page, and a re-polled page repeats its lines."""
     match = STAMP_RE.match(line)
     if not match:
-        return None
+        return parse_relative(line)
     hour, minute = int(match["hour"]), int(match["minute"])
     ampm = (match["ampm"] or "").lower().replace(".", "").replace(" ", "")
     if ampm:
@@ -133,7 +165,173 @@ def parse_stamp_line(line: str) -> Stamp | None:
             return None
     zone = match["zone"]
     offset = ZONE_ABBREVIATIONS[zone.upper()] if zone else None
-    return Stamp(hour=hour, minute=minute, day=day, utc_offset_min=offset, author=author)
+    days_back = RELATIVE_DAYS[" ".join(match["relday"].casefold().split())] if match["relday"] else None
+    return Stamp(hour=hour, minute=minute, day=day, utc_offset_min=offset, author=author, days_back=days_back)
+
+
+# --------------------------------------------------------------------------- relative stamps
+
+_SECOND, _MINUTE, _HOUR, _DAY = 1, 60, 3600, 86400
+
+
+@dataclass(frozen=True)
+class _Relative:
+    """How one language says "N units ago": the words around the amount, its units, the words for
+    "one" ("an hour ago", "vor einer Stunde"), and whole phrases (seconds, unit): "just now"."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    one: frozenset[str]
+    units: dict[str, int]
+    phrases: dict[str, tuple[int, int]]
+
+
+def _units(**groups: str) -> dict[str, int]:
+    size = {"s": _SECOND, "m": _MINUTE, "h": _HOUR, "d": _DAY}
+    return {word: size[unit] for unit, words in groups.items() for word in words.split()}
+
+
+_NOW = (0, _MINUTE)
+_HALF_HOUR = (30 * _MINUTE, 10 * _MINUTE)
+RELATIVE_LANGUAGES = {
+    "en": _Relative(
+        before=(), after=("ago",), one=frozenset("a an one".split()),
+        units=_units(s="second seconds sec secs s", m="minute minutes min mins m",
+                     h="hour hours hr hrs h", d="day days d"),
+        phrases={"just now": _NOW, "moments ago": _NOW, "a moment ago": _NOW,
+                 "seconds ago": _NOW, "a few seconds ago": _NOW, "half an hour ago": _HALF_HOUR}),
+    "fr": _Relative(
+        before=("il y a",), after=(), one=frozenset("un une".split()),
+        units=_units(s="seconde secondes sec s", m="minute minutes min mn", h="heure heures h",
+                     d="jour jours j"),
+        phrases={"à l'instant": _NOW, "a l'instant": _NOW, "il y a un instant": _NOW,
+                 "il y a quelques secondes": _NOW, "il y a une demi-heure": _HALF_HOUR,
+                 "il y a une demi heure": _HALF_HOUR}),
+    "de": _Relative(
+        before=("vor",), after=(), one=frozenset("ein eine einer einem einen".split()),
+        units=_units(s="sekunde sekunden sek s", m="minute minuten min", h="stunde stunden std h",
+                     d="tag tage tagen tg"),
+        phrases={"gerade eben": _NOW, "soeben": _NOW, "vor wenigen sekunden": _NOW,
+                 "vor einer halben stunde": _HALF_HOUR}),
+    "es": _Relative(
+        before=("hace",), after=(), one=frozenset("un una uno".split()),
+        units=_units(s="segundo segundos seg s", m="minuto minutos min m", h="hora horas h",
+                     d="día días dia dias d"),
+        phrases={"ahora mismo": _NOW, "justo ahora": _NOW, "hace un momento": _NOW,
+                 "hace unos segundos": _NOW, "hace media hora": _HALF_HOUR}),
+    "it": _Relative(
+        before=(), after=("fa",), one=frozenset("un un' una uno".split()),
+        units=_units(s="secondo secondi sec s", m="minuto minuti min m", h="ora ore h",
+                     d="giorno giorni g"),
+        phrases={"proprio adesso": _NOW, "proprio ora": _NOW, "pochi secondi fa": _NOW, "mezz'ora fa": _HALF_HOUR,
+                 "mezzora fa": _HALF_HOUR}),
+    "pt": _Relative(
+        before=("há", "ha"), after=("atrás", "atras"), one=frozenset("um uma".split()),
+        units=_units(s="segundo segundos seg s", m="minuto minutos min m", h="hora horas h",
+                     d="dia dias d"),
+        phrases={"agora mesmo": _NOW, "há instantes": _NOW, "há poucos segundos": _NOW,
+                 "há meia hora": _HALF_HOUR, "meia hora atrás": _HALF_HOUR}),
+}
+MAX_RELATIVE_DAYS = 31  # "400 days ago" is not a live-blog stamp
+_JOINERS = frozenset("and et und y e ,".split())
+_TOKEN = re.compile(r"\d+|[^\W\d]+['’]?|[,.]")
+# a byline after a relative stamp: "5 minutes ago | Jane Doe", "il y a 2 h, Jean Martin"
+_RELATIVE_AUTHOR = re.compile(r"^(?P<stamp>.+?)\s*(?:,|\||·|–|—|\s-)\s*(?P<author>[^\d\s][^,|]{0,60}?)\.?\s*$")
+
+
+def parse_relative(line: str) -> Stamp | None:
+    """"5 minutes ago", "il y a 1 h 30", "vor 2 Std.", "hace un minuto", "un'ora fa", "há 5 minutos",
+    "just now" (optionally followed by a byline), or None."""
+    text = " ".join(line.replace("’", "'").casefold().split())
+    if not text or len(text) > 120:
+        return None
+    found = _relative_delta(text)
+    author = None
+    if found is None and (match := _RELATIVE_AUTHOR.match(line.strip())):
+        author = match["author"].strip()
+        if not looks_like_name(author):
+            return None
+        found = _relative_delta(" ".join(match["stamp"].replace("’", "'").casefold().split()))
+    if found is None:
+        return None
+    seconds, unit = found
+    return Stamp(hour=0, minute=0, author=author, ago_s=seconds, approx_s=unit)
+
+
+def _relative_delta(text: str) -> tuple[int, int] | None:
+    """(seconds ago, the coarsest unit named) of a casefolded, space-collapsed relative stamp."""
+    for lang in RELATIVE_LANGUAGES.values():
+        if text in lang.phrases:
+            return lang.phrases[text]
+        # "il y a 5 minutes", "5 minutes ago"; Portuguese has both: "há 5 minutos", "5 minutos atrás"
+        envelopes = ([(b, "") for b in lang.before] + [("", a) for a in lang.after]
+                     + [(b, a) for b in lang.before for a in lang.after])
+        for before, after in envelopes:
+            if (before and not text.startswith(before + " ")) or (after and not text.endswith(" " + after)):
+                continue
+            if found := _amount(text[len(before): len(text) - len(after)].strip(), lang):
+                return found
+    return None
+
+
+def _amount(text: str, lang: _Relative) -> tuple[int, int] | None:
+    """"5 minutes", "2h", "1 h 30", "an hour", "2 Std.", "1 hour and 20 minutes" in ``lang``."""
+    tokens = _TOKEN.findall(text)
+    if not tokens or "".join(tokens) != text.replace(" ", ""):
+        return None  # something that is neither a number, a unit nor a joiner
+    total, unit, i = 0, 0, 0
+    while i < len(tokens):
+        token = tokens[i]
+        if total and token in _JOINERS:
+            i += 1
+            continue
+        if token.isdigit():
+            count = int(token)
+        elif token in lang.one:
+            count = 1
+        else:
+            return None
+        if i + 1 == len(tokens):  # "1 h 30": minutes after hours
+            if unit != _HOUR or count > 59:
+                return None
+            total += count * _MINUTE
+            unit = _MINUTE
+            break
+        size = lang.units.get(tokens[i + 1])
+        if size is None or (unit and size >= unit):
+            return None  # not a unit, or units out of order ("5 minutes 2 hours")
+        total += count * size
+        unit = size
+        i += 2
+        if i < len(tokens) and tokens[i] == ".":  # "2 Std.", "5 Min."
+            i += 1
+    if not unit or total > MAX_RELATIVE_DAYS * _DAY:
+        return None
+    return total, max(unit, _MINUTE)  # the precision is the smallest unit named; a stamp is to the minute at best
+
+
+def pin(found: list[Stamp], *, now: datetime, tz: tzinfo) -> list[Stamp]:
+    """Relative stamps placed on the calendar against ``now`` (the fetch time): "5 minutes ago"
+    is ``now`` minus five minutes, to the minute; "yesterday 21:05" is 21:05 on the day before
+    ``now``'s date in ``tz`` (in the stamp's own zone if it names one). Other stamps pass as
+    they are. The same ``now`` gives the same result."""
+    if not any(s.relative for s in found):
+        return found
+    local_now = now.astimezone(tz)
+    out = []
+    for stamp in found:
+        if stamp.ago_s is not None:
+            moment = (now - timedelta(seconds=stamp.ago_s)).astimezone(tz).replace(second=0, microsecond=0)
+            offset = moment.utcoffset()
+            out.append(Stamp(hour=moment.hour, minute=moment.minute, day=moment.date(), author=stamp.author,
+                             utc_offset_min=int(offset.total_seconds() // 60) if offset is not None else None,
+                             approx_s=stamp.approx_s))
+        elif stamp.days_back is not None:
+            out.append(Stamp(hour=stamp.hour, minute=stamp.minute, day=local_now.date() - timedelta(days=stamp.days_back),
+                             utc_offset_min=stamp.utc_offset_min, author=stamp.author))
+        else:
+            out.append(stamp)
+    return out
 
 
 def looks_like_name(text: str) -> bool:
@@ -175,10 +373,12 @@ def resolve(
 ) -> list[datetime]:
     """Place each stamp (given in page order) on the calendar; returns UTC datetimes.
 
+    Relative stamps are first pinned against ``fallback_now`` (``pin``: it is the fetch time).
     Dates come from, in order: the stamp itself; the nearest full-dated stamp,
     rolling over midnight; ``reference_date`` (the date of the oldest post);
     the date of ``fallback_now`` in ``tz`` (the newest post is not after it).
     """
+    stamps = pin(stamps, now=fallback_now, tz=tz)
     order = list(range(len(stamps)))
     if newest_first:
         order.reverse()  # walk oldest -> newest

@@ -322,3 +322,16 @@ def test_an_edited_post_keeps_the_author_its_cached_jsonld_names():
     doc = parse(html_doc(markup))
     assert any("(1 body differs)" in w for w in doc.warnings), doc.warnings
     assert doc.posts[0].author == "Julien Morvan"
+
+
+def test_a_block_whose_time_says_minutes_ago_is_dated_from_the_fetch_not_skipped():
+    # fetched 20:00 UTC = 22:00 in Paris; the bare 21:20 between two relative stamps is that evening
+    markup = _blocks("<time>5 minutes ago</time>", "<time>21:20</time>", "<time>il y a 2 h</time>",
+                     "<time>hier à 23h40</time>")
+    doc = parse(html_doc(markup, tz="Europe/Paris"))
+    assert doc.warnings == []
+    assert [(p.title, p.published_at, p.published_approx_s) for p in doc.posts] == [
+        ("Update 0", datetime(2025, 6, 21, 19, 55, tzinfo=timezone.utc), 60),
+        ("Update 1", datetime(2025, 6, 21, 19, 20, tzinfo=timezone.utc), 0),
+        ("Update 2", datetime(2025, 6, 21, 18, 0, tzinfo=timezone.utc), 3600),
+        ("Update 3", datetime(2025, 6, 20, 21, 40, tzinfo=timezone.utc), 0)]

@@ -455,6 +455,7 @@ class Draft:
     updated_at: datetime | None = None
     url: str | None = None
     source_id: str | None = None
+    approx_s: int = 0  # the time came from a relative stamp ("2 hours ago"), to this many seconds
 
 
 def assemble(raw: RawDocument, drafts: list[Draft], *, expected: str) -> tuple[list[ParsedPost], list[str]]:
@@ -480,16 +481,22 @@ def assemble(raw: RawDocument, drafts: list[Draft], *, expected: str) -> tuple[l
         raise InputRejected("no posts", expected=expected, found=found)
     order = sorted(range(len(kept)), key=lambda k: (kept[k].published_at, -k))
     rank = {index: position for position, index in enumerate(order)}
-    return [_post(raw, draft, rank[k], occurrence) for k, draft, occurrence in _occurrences(kept)], warnings
+    occurrence = _occurrences(kept, order)
+    return [_post(raw, draft, rank[k], occurrence[k]) for k, draft in enumerate(kept)], warnings
 
 
-def _occurrences(drafts: list[Draft]):
-    """Number the posts that would share a title-based key (same stamp, same title)."""
+def _occurrences(drafts: list[Draft], chrono: list[int]) -> dict[int, int]:
+    """Number the posts that would share a title-based key (same stamp, same title). A post
+    dated by a relative stamp is keyed by its title alone, numbered from the oldest (``chrono``)
+    so that new posts on top of the page do not renumber it."""
     seen: Counter[tuple] = Counter()
-    for k, draft in enumerate(drafts):
-        identity = (draft.published_at, normalized_title(draft.title))
-        yield k, draft, seen[identity]
+    out = {}
+    for k in [k for k in chrono if drafts[k].approx_s] + [k for k in range(len(drafts)) if not drafts[k].approx_s]:
+        draft = drafts[k]
+        identity = ("~" if draft.approx_s else draft.published_at, normalized_title(draft.title))
+        out[k] = seen[identity]
         seen[identity] += 1
+    return out
 
 
 def _post(raw: RawDocument, draft: Draft, position: int, occurrence: int) -> ParsedPost:
@@ -498,13 +505,14 @@ def _post(raw: RawDocument, draft: Draft, position: int, occurrence: int) -> Par
         blog_id=raw.blog_id,
         post_id=post_key(
             raw.blog_id, source_id=draft.source_id, published_at=draft.published_at,
-            title=draft.title, occurrence=occurrence,
+            title=draft.title, occurrence=occurrence, approximate=bool(draft.approx_s and not draft.source_id),
         ),
         position=position,
         title=draft.title,
         body=draft.body.text,
         author=draft.author or None,
         published_at=draft.published_at,
+        published_approx_s=draft.approx_s,
         updated_at=updated,
         url=draft.url,
         source_id=draft.source_id or None,

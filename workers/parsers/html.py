@@ -288,14 +288,15 @@ def _block(node: LexborNode, *, timed: bool = False) -> Block:
 
 
 def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, warnings: list[str]) -> list[Draft]:
-    published = _published_times(blocks, raw)
+    published, approx = _published_times(blocks, raw)
     drafts = []
-    for block, when in zip(blocks, published):
+    for block, when, approx_s in zip(blocks, published, approx):
         if when is None:
             what = block.heading if block.heading is not None else block.node
             warnings.append(f"skipped a post block whose time is unreadable: {tidy(what.text())!r:.80}")
         else:
             drafts.append(_block_draft(block, when, raw, base))
+            drafts[-1].approx_s = approx_s
     return drafts
 
 
@@ -372,19 +373,26 @@ def _attr_time(node: LexborNode, raw: RawDocument) -> datetime | None:
         return None
 
 
-def _published_times(blocks: list[Block], raw: RawDocument) -> list[datetime | None]:
-    """Each block's first <time>: its datetime attribute, else its text as a live-blog stamp.
+def _published_times(blocks: list[Block], raw: RawDocument) -> tuple[list[datetime | None], list[int]]:
+    """Each block's first <time>: its datetime attribute, else its text as a live-blog stamp;
+    and for each, how approximate it is (``Stamp.approx_s``: a relative stamp's unit, else 0).
 
-    Text stamps ("14:05") take their dates the way the text parser's do.
+    Text stamps ("14:05") take their dates the way the text parser's do; relative ones ("5
+    minutes ago", "hier à 21h05") are counted from the fetch (``stamps.pin``).
     """
     times = [_attr_time(b.times[0], raw) for b in blocks]
+    approx = [0] * len(blocks)
+    tz = stamps.zone(raw.options.tz)
     pending = [(k, s) for k, b in enumerate(blocks)
                if times[k] is None and (s := stamps.parse_stamp_line(tidy(b.times[0].text(deep=True))))]
+    pinned = stamps.pin([s for _, s in pending], now=raw.fetched_at, tz=tz)
+    pending = [(k, s) for (k, _), s in zip(pending, pinned)]
+    for k, s in pending:
+        approx[k] = s.approx_s
     if pending:
         # resolved among the blocks whose datetime attribute dates them, as the text parser's
         # bare times are among full-dated stamps: a "21:05" between posts of 21 June 2025 is on
         # that day (rolling over midnight), not on the day the page happened to be fetched
-        tz = stamps.zone(raw.options.tz)
         stamped = sorted(pending + [(k, _as_stamp(t, tz)) for k, t in enumerate(times) if t is not None])
         resolved = stamps.resolve(
             [s for _, s in stamped], tz=tz, reference_date=raw.options.date,
@@ -393,7 +401,7 @@ def _published_times(blocks: list[Block], raw: RawDocument) -> list[datetime | N
         for (k, _), when in zip(stamped, resolved):
             if times[k] is None:
                 times[k] = when
-    return times
+    return times, approx
 
 
 def _as_stamp(moment: datetime, tz) -> stamps.Stamp:

@@ -44,10 +44,13 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
         raise InputRejected("too many posts", expected=f"at most {MAX_POSTS:,} posts in one document",
                             found=f"{len(layout):,} stamp lines")
     blog = _blog_meta(raw, lines[: layout[0].start])
-    found = [entry.stamp for entry in layout]
+    tz = stamps.zone(raw.options.tz)
+    # relative stamps ("5 minutes ago", "yesterday 21:05") counted from the fetch, before the
+    # page's order is judged from the clock times
+    found = stamps.pin([entry.stamp for entry in layout], now=raw.fetched_at, tz=tz)
     times = stamps.resolve(
         found,
-        tz=stamps.zone(raw.options.tz),
+        tz=tz,
         reference_date=raw.options.date,
         newest_first=_newest_first(found),
         fallback_now=raw.fetched_at,
@@ -64,25 +67,32 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
             expected="stamp lines with a title above them or a body below them",
             found=f"{len(layout)} stamp lines, none with a title or a body",
         )
-    chrono_rank = {k: rank for rank, k in enumerate(sorted(bodies, key=lambda k: (times[k], -k)))}
+    chrono = sorted(bodies, key=lambda k: (times[k], -k))
+    chrono_rank = {k: rank for rank, k in enumerate(chrono)}
     seen: Counter[tuple] = Counter()
+    occurrences = {}
+    # posts with a relative stamp are named by their title alone (their time moves from poll to
+    # poll), numbered from the oldest so that new posts on top do not renumber them
+    for k in [k for k in chrono if found[k].approx_s] + [k for k in bodies if not found[k].approx_s]:
+        identity = ("~" if found[k].approx_s else times[k], normalized_title(layout[k].title))
+        occurrences[k] = seen[identity]
+        seen[identity] += 1
     posts = []
     for k, (body_text, related) in bodies.items():
         entry = layout[k]
-        identity = (times[k], normalized_title(entry.title))
-        occurrence = seen[identity]
-        seen[identity] += 1
         posts.append(
             ParsedPost(
                 blog_id=raw.blog_id,
                 post_id=post_key(
-                    raw.blog_id, source_id=None, published_at=times[k], title=entry.title, occurrence=occurrence
+                    raw.blog_id, source_id=None, published_at=times[k], title=entry.title,
+                    occurrence=occurrences[k], approximate=bool(found[k].approx_s),
                 ),
                 position=chrono_rank[k],
                 title=entry.title,
                 body=body_text,
                 author=entry.stamp.author,
                 published_at=times[k],
+                published_approx_s=found[k].approx_s,
                 related_links=[RelatedLink(text=t) for t in related],
             )
         )

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from redis import Redis
@@ -117,6 +117,34 @@ def decide(stored: StoredPost, chash: str, fetched_ms: int) -> str:
     return "updated"
 
 
+# How far two polls may date a relative stamp apart and still be the same time, beyond its unit:
+# a page renders "just now" for a few minutes, and its clock is not the fetcher's.
+RELATIVE_SLACK = timedelta(minutes=5)
+
+
+def settle_relative(doc: ParsedDocument, hashes: list[str], stored: list[StoredPost]) -> tuple[ParsedDocument, list[str]]:
+    """A post dated by a relative stamp ("2 hours ago") keeps the time it was first published
+    with while each later poll's reading agrees with it to within the stamp's unit (plus
+    ``RELATIVE_SLACK``): a poll three minutes later computes 13:03 for what the first read as
+    13:00, which is no edit. A reading further off is a real change of time (an update naming
+    ``time``), and a post whose page now prints the exact time takes it (also an update, when
+    it differs). The same stored state gives the same result, so replays are deterministic."""
+    posts, out = doc.posts, None
+    for i, (post, known) in enumerate(zip(posts, stored)):
+        if not post.published_approx_s or not known.revision or not known.published:
+            continue
+        first = datetime.fromisoformat(known.published.replace("Z", "+00:00"))
+        if first != post.published_at and (
+                abs(first - post.published_at) <= timedelta(seconds=post.published_approx_s) + RELATIVE_SLACK):
+            if out is None:
+                out = (list(posts), list(hashes))
+            out[0][i] = post.model_copy(update={"published_at": first})
+            out[1][i] = _content_hash(post.title, post.body, post.author, first)
+    if out is None:
+        return doc, hashes
+    return doc.model_copy(update={"posts": out[0]}), out[1]
+
+
 def changes(stored: StoredPost, post: ParsedPost) -> list[str]:
     """What an edit changed, in a fixed order."""
     out = []
@@ -147,8 +175,8 @@ class DocumentProcessor:
             outcome.status = "already-done"
             return outcome
         with outcome.timed("parse"):
-            doc = parse(raw)
-            hashes = [_content_hash(p.title, p.body, p.author, p.published_at) for p in doc.posts]
+            doc = parsed = parse(raw)
+            hashes = parsed_hashes = [_content_hash(p.title, p.body, p.author, p.published_at) for p in doc.posts]
         outcome.posts = len(doc.posts)
         keys = [self.committer.keys.post(raw.blog_id, p.post_id) for p in doc.posts]
         fetched_ms = int(raw.fetched_at.timestamp() * 1000)
@@ -167,6 +195,7 @@ class DocumentProcessor:
             with outcome.timed("precheck"):
                 pre = self.committer.pre_read(keys, index_key, span)
                 stored = pre.posts
+                doc, hashes = settle_relative(parsed, parsed_hashes, stored)
                 decisions = [decide(s, h, fetched_ms) for s, h in zip(stored, hashes)]
             needs = [i for i, d in enumerate(decisions) if d in ("created", "updated") and i not in enriched]
             with outcome.timed("enrich"):

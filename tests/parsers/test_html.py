@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from structlog.testing import capture_logs
@@ -335,3 +335,61 @@ def test_a_block_whose_time_says_minutes_ago_is_dated_from_the_fetch_not_skipped
         ("Update 1", datetime(2025, 6, 21, 19, 20, tzinfo=timezone.utc), 0),
         ("Update 2", datetime(2025, 6, 21, 18, 0, tzinfo=timezone.utc), 3600),
         ("Update 3", datetime(2025, 6, 20, 21, 40, tzinfo=timezone.utc), 0)]
+
+
+# --- an archived page dates its time-only stamps from its own date, not the fetch date -----------
+
+ARCHIVE_FETCH = datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc)
+
+
+def _archived(head: str, *times: str, header: str = "") -> str:
+    posts = "".join(f'<article class="post" id="p{i}"><h2>Update {i}</h2><time>{t}</time>'
+                    f"<p>Body of update {i} with enough words to be a post.</p></article>" for i, t in enumerate(times))
+    return f"<html><head>{head}</head><body><header><h1>Sturm live</h1>{header}</header>{posts}</body></html>"
+
+
+def _ld(**dates: str) -> str:
+    import json
+    return f'<script type="application/ld+json">{json.dumps({"@type": "LiveBlogPosting", **dates})}</script>'
+
+
+def _archived_doc(markup: str, **options) -> RawDocument:
+    return RawDocument.from_bytes(markup.encode(), blog_id="t", source="https://example.test/live",
+                                  fetched_at=ARCHIVE_FETCH, options=ParseOptions(format="html", tz="Europe/Berlin", **options))
+
+
+@pytest.mark.parametrize(("head", "header"), [
+    (_ld(datePublished="2025-12-13T08:00:00+01:00", dateModified="2025-12-13T22:10:00+01:00"), ""),
+    (_ld(coverageStartTime="2025-12-13T08:00:00+01:00", coverageEndTime="2025-12-13T22:30:00+01:00"), ""),
+    ('<meta property="article:published_time" content="2025-12-13T08:00:00+01:00">'
+     '<meta property="article:modified_time" content="2025-12-13T22:10:00+01:00">', ""),
+    ("", 'Aktualisiert <time datetime="2025-12-13T22:10:00+01:00">13.12.2025, 22.10 Uhr</time>'),
+], ids=["json-ld modified", "json-ld coverage", "article metas", "header time"])
+def test_an_archived_page_dates_its_bare_times_from_its_own_date_not_the_fetch(head, header):
+    doc = parse(_archived_doc(_archived(head, "22.05 Uhr", "19.30 Uhr", "14.00 Uhr", header=header)))
+    assert [p.published_at for p in doc.posts] == [
+        datetime(2025, 12, 13, 21, 5, tzinfo=timezone.utc), datetime(2025, 12, 13, 18, 30, tzinfo=timezone.utc),
+        datetime(2025, 12, 13, 13, 0, tzinfo=timezone.utc)]
+
+
+def test_a_stale_date_modified_does_not_push_the_newest_post_back_a_day():
+    # dateModified says 23:50 but the newest post went up at 00:05 the next day
+    head = _ld(datePublished="2025-12-13T08:00:00+01:00", dateModified="2025-12-13T23:50:00+01:00")
+    doc = parse(_archived_doc(_archived(head, "00.05 Uhr", "23.40 Uhr", "22.00 Uhr")))
+    assert [p.published_at for p in doc.posts] == [
+        datetime(2025, 12, 13, 23, 5, tzinfo=timezone.utc), datetime(2025, 12, 13, 22, 40, tzinfo=timezone.utc),
+        datetime(2025, 12, 13, 21, 0, tzinfo=timezone.utc)]
+
+
+def test_the_users_date_still_wins_over_the_pages_own_date():
+    head = _ld(dateModified="2025-12-13T22:10:00+01:00")
+    doc = parse(_archived_doc(_archived(head, "22.05 Uhr", "14.00 Uhr"), date=date(2025, 12, 20)))
+    assert doc.posts[1].published_at == datetime(2025, 12, 20, 13, 0, tzinfo=timezone.utc)
+
+
+def test_a_page_changed_within_a_day_of_the_fetch_is_still_dated_from_the_fetch():
+    # a live page whose dateModified lags: the newest post (09:20, after it) is today, not yesterday
+    head = _ld(dateModified="2026-12-06T23:30:00+01:00")
+    doc = parse(_archived_doc(_archived(head, "10.20 Uhr", "08.00 Uhr")))
+    assert [p.published_at for p in doc.posts] == [
+        datetime(2026, 12, 7, 9, 20, tzinfo=timezone.utc), datetime(2026, 12, 7, 7, 0, tzinfo=timezone.utc)]

@@ -61,7 +61,8 @@ def parse(raw: RawDocument, body: str) -> ParsedDocument:
     posting, warnings = _live_posting(tree)
     base = _canonical(tree, posting) or source_url(raw)
     ld_drafts = _ld_drafts(posting, raw, base, warnings) if posting else []
-    visible = _visible_drafts(_post_blocks(tree), raw, base, warnings)
+    blocks = _post_blocks(tree)
+    visible = _visible_drafts(blocks, raw, base, warnings, page_moment=_page_moment(tree, posting, blocks, raw))
     drafts = _reconcile(visible, ld_drafts, raw, warnings)
     posts, dropped = assemble(raw, drafts, expected=EXPECTED)
     return ParsedDocument(format="html", blog=_blog_meta(raw, tree, posting, base), posts=posts,
@@ -287,8 +288,9 @@ def _block(node: LexborNode, *, timed: bool = False) -> Block:
     return Block(node=node, heading=heading, times=node.css("time"), dom_id=dom_id or None)
 
 
-def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, warnings: list[str]) -> list[Draft]:
-    published, approx = _published_times(blocks, raw)
+def _visible_drafts(blocks: list[Block], raw: RawDocument, base: str | None, warnings: list[str],
+                    page_moment: datetime | None = None) -> list[Draft]:
+    published, approx = _published_times(blocks, raw, page_moment)
     drafts = []
     for block, when, approx_s in zip(blocks, published, approx):
         if when is None:
@@ -373,11 +375,59 @@ def _attr_time(node: LexborNode, raw: RawDocument) -> datetime | None:
         return None
 
 
-def _published_times(blocks: list[Block], raw: RawDocument) -> tuple[list[datetime | None], list[int]]:
+# A page that says it was last changed more than this before the fetch is an archive (or a late
+# replay): its time-only stamps are dated from the page's own date, not from the fetch date.
+ARCHIVED_AFTER = timedelta(days=1)
+PAGE_DATE_KEYS = ("dateModified", "datePublished", "coverageEndTime", "coverageStartTime")
+PAGE_DATE_METAS = ('meta[property="article:modified_time"]', 'meta[property="article:published_time"]',
+                   'meta[property="og:updated_time"]', 'meta[itemprop="dateModified"]', 'meta[itemprop="datePublished"]')
+
+
+def _page_moment(tree: LexborHTMLParser, posting: dict | None, blocks: list[Block], raw: RawDocument) -> datetime | None:
+    """The latest moment the page states about itself: the LiveBlogPosting's ``dateModified``,
+    ``datePublished``, ``coverageEndTime``, ``coverageStartTime``; ``article:modified_time`` and
+    ``article:published_time`` metas; a ``<time datetime>`` outside the post blocks (the header's
+    "Updated 13 December 2025 22:10"). Unreadable values are ignored. None when it states none."""
+    values: list[object] = [posting.get(key) for key in PAGE_DATE_KEYS] if posting else []
+    values += [_meta(tree, selector) for selector in PAGE_DATE_METAS]
+    inside = {b.node.mem_id for b in blocks}
+    for node in tree.body.css("time[datetime]"):
+        parent, outside = node.parent, True
+        while parent is not None and outside:
+            outside, parent = parent.mem_id not in inside, parent.parent
+        if outside:
+            values.append(node.attributes.get("datetime"))
+    tz = stamps.zone(raw.options.tz)
+    moments = []
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            try:
+                moments.append(to_utc(value, tz, what="page date"))
+            except InputRejected:
+                continue
+    return max(moments, default=None)
+
+
+def _dating_now(raw: RawDocument, page_moment: datetime | None) -> datetime:
+    """The "now" that time-only stamps are dated against when no post carries a date and no
+    ``--date`` was given: the fetch, unless the page says it was last changed more than
+    ``ARCHIVED_AFTER`` before it (an archived page read a year later). Then the page's moment,
+    plus ``stamps.ROLLOVER_GAP`` (6 h): the newest post is the latest time at most 6 hours after
+    it, so a ``dateModified`` left a little behind the newest post (23:50 on a page whose last post
+    is 00:05) does not push that post back a whole day; a page edited more than 18 hours after its
+    last post is the case this gets wrong (``--date`` then)."""
+    if page_moment is None or raw.fetched_at - page_moment <= ARCHIVED_AFTER:
+        return raw.fetched_at
+    return min(raw.fetched_at, page_moment + stamps.ROLLOVER_GAP)
+
+
+def _published_times(blocks: list[Block], raw: RawDocument,
+                     page_moment: datetime | None = None) -> tuple[list[datetime | None], list[int]]:
     """Each block's first <time>: its datetime attribute, else its text as a live-blog stamp;
     and for each, how approximate it is (``Stamp.approx_s``: a relative stamp's unit, else 0).
 
-    Text stamps ("14:05") take their dates the way the text parser's do; relative ones ("5
+    Text stamps ("14:05") take their dates the way the text parser's do, the page's own date
+    standing in for the fetch date on an archived page (``_dating_now``); relative ones ("5
     minutes ago", "hier à 21h05") are counted from the fetch (``stamps.pin``).
     """
     times = [_attr_time(b.times[0], raw) for b in blocks]
@@ -396,7 +446,7 @@ def _published_times(blocks: list[Block], raw: RawDocument) -> tuple[list[dateti
         stamped = sorted(pending + [(k, _as_stamp(t, tz)) for k, t in enumerate(times) if t is not None])
         resolved = stamps.resolve(
             [s for _, s in stamped], tz=tz, reference_date=raw.options.date,
-            newest_first=_newest_first([s for _, s in stamped]), fallback_now=raw.fetched_at,
+            newest_first=_newest_first([s for _, s in stamped]), fallback_now=_dating_now(raw, page_moment),
         )
         for (k, _), when in zip(stamped, resolved):
             if times[k] is None:

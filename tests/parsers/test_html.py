@@ -388,7 +388,7 @@ def test_the_users_date_still_wins_over_the_pages_own_date():
 
 
 def test_a_page_changed_within_a_day_of_the_fetch_is_still_dated_from_the_fetch():
-    # a live page whose dateModified lags: the newest post (09:20, after it) is today, not yesterday
+    # a live page whose dateModified lags: the newest post (10.20 Uhr, after it) is today, not yesterday
     head = _ld(dateModified="2026-12-06T23:30:00+01:00")
     doc = parse(_archived_doc(_archived(head, "10.20 Uhr", "08.00 Uhr")))
     assert [p.published_at for p in doc.posts] == [

@@ -22,7 +22,7 @@ from rq.serializers import JSONSerializer
 
 from liveblog import args as args_mod
 from liveblog import connect as connecting
-from liveblog import bench_cli, dispatch, feeds, logs, ops_cli, producer_cli, schema_cli, subscribe_cli, tail_cli
+from liveblog import bench_cli, deadletter_cli, dispatch, feeds, logs, ops_cli, producer_cli, schema_cli, subscribe_cli, tail_cli
 from liveblog import metrics as metrics_mod
 from liveblog import stats as stats_mod
 from producers.enqueue import ingest_queue, submit
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     producer_cli.add_commands(sub)
     ops_cli.add_commands(sub)
+    deadletter_cli.add_commands(sub)
     tail_cli.add_commands(sub)
     subscribe_cli.add_commands(sub)
     dispatch.add_command(sub)
@@ -377,6 +378,7 @@ COMMANDS = {
 }
 COMMANDS.update(producer_cli.COMMANDS)
 COMMANDS.update(ops_cli.COMMANDS)
+COMMANDS.update(deadletter_cli.COMMANDS)
 COMMANDS.update(tail_cli.COMMANDS)
 COMMANDS.update(subscribe_cli.COMMANDS)
 COMMANDS.update({"dispatch": dispatch.cmd_dispatch, "feed": feeds.cmd_feed, "schema": schema_cli.cmd_schema})

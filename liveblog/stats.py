@@ -1,4 +1,10 @@
-"""Counters that reconcile: every accepted document is published, in flight, failed, or dead-lettered."""
+"""Counters that reconcile: every accepted document is published, in flight, failed, or dead-lettered.
+
+``documents_dead_lettered`` counts every time a document was dead-lettered and never goes
+down; ``documents_requeued`` counts the dead letters an operator sent back to the queue
+(``liveblog deadletter requeue``). Their difference is what lies in the dead letter now, so
+accepted = processed + (dead-lettered - requeued) + in flight + failed.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from schemas.settings import Settings
 
 COUNTERS = (
     "documents_accepted", "documents_resubmitted", "documents_processed", "documents_dead_lettered",
+    "documents_requeued",
     "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
     "posts_repeat", "posts_retracted", "alerts_matched", "alerts_suppressed",
     "polls_ok", "polls_unchanged", "polls_not_modified", "polls_failed", "polls_deferred",
@@ -33,9 +40,8 @@ def collect(conn: Redis, settings: Settings) -> dict:
         "failed": queue.failed_job_registry.count,
     }
     in_flight = jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"]
-    documents_ok = c["documents_accepted"] == (
-        c["documents_processed"] + c["documents_dead_lettered"] + in_flight + jobs["failed"]
-    )
+    dead_now = c["documents_dead_lettered"] - c["documents_requeued"]
+    documents_ok = c["documents_accepted"] == c["documents_processed"] + dead_now + in_flight + jobs["failed"]
     posts_ok = c["posts_seen"] == c["posts_created"] + c["posts_updated"] + c["posts_duplicate"] + c["posts_stale"]
     # retractions are events about posts the snapshot no longer shows, so not in posts_seen
     events_ok = c["events_published"] == c["posts_created"] + c["posts_updated"] + c["posts_retracted"]
@@ -59,6 +65,15 @@ def _xlen(conn: Redis, key: str) -> int:
     return int(conn.xlen(key)) if conn.exists(key) else 0
 
 
+def _dead_now(c: dict) -> int:
+    return c["documents_dead_lettered"] - c.get("documents_requeued", 0)
+
+
+def _requeued(c: dict) -> str:
+    n = c.get("documents_requeued", 0)
+    return f" (of {c['documents_dead_lettered']}, {n} requeued)" if n else ""
+
+
 def render(stats: dict) -> str:
     c, j = stats["counters"], stats["jobs"]
     rec = stats["reconciled"]
@@ -66,7 +81,7 @@ def render(stats: dict) -> str:
     return "\n".join(
         [
             f"documents  accepted {c['documents_accepted']} = processed {c['documents_processed']}"
-            f" + dead-lettered {c['documents_dead_lettered']} + in flight {j['queued'] + j['dequeued'] + j['started'] + j['scheduled']}"
+            f" + dead-lettered {_dead_now(c)}{_requeued(c)} + in flight {j['queued'] + j['dequeued'] + j['started'] + j['scheduled']}"
             f" + failed {j['failed']}   [{mark(rec['documents'])}]"
             f"   (resubmitted, not re-run: {c['documents_resubmitted']})",
             f"posts      seen {c['posts_seen']} = created {c['posts_created']} + updated {c['posts_updated']}"

@@ -30,6 +30,24 @@ def job_id_for(document_id: str) -> str:
     return f"doc-{document_id}"
 
 
+def enqueue_job(queue: Queue, raw: RawDocument, settings: Settings, pipe) -> None:
+    """Queue ``raw``'s job (``doc-<document_id>``) as part of ``pipe``'s MULTI: the one way a
+    document's job is written, by ``submit`` and by a dead letter's requeue alike."""
+    intervals = list(settings.retry_intervals_s)
+    queue.enqueue_call(
+        JOB_PROCESS_DOCUMENT,
+        args=(raw.encode(),),
+        job_id=job_id_for(raw.document_id),
+        timeout=job_timeout_for(settings, len(raw.body or raw.body_b64 or "")),
+        result_ttl=settings.result_ttl_s,
+        # RQ's Retry refuses max=0: no retries is no Retry at all
+        retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0)
+        if settings.job_retries else None,
+        description=f"{raw.blog_id} {raw.source}",
+        pipeline=pipe,
+    )
+
+
 def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
     """Returns True when the document was accepted now, False when it was already.
 
@@ -39,7 +57,6 @@ def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
     keys = Keys(settings.key_prefix)
     queue = ingest_queue(conn, settings)
     marker = keys.accepted(raw.document_id)
-    intervals = list(settings.retry_intervals_s)
     with conn.pipeline(transaction=True) as pipe:
         while True:
             try:
@@ -49,18 +66,7 @@ def submit(conn: Redis, raw: RawDocument, settings: Settings) -> bool:
                     conn.hincrby(keys.stats, "documents_resubmitted", 1)
                     return False
                 pipe.multi()
-                queue.enqueue_call(
-                    JOB_PROCESS_DOCUMENT,
-                    args=(raw.encode(),),
-                    job_id=job_id_for(raw.document_id),
-                    timeout=job_timeout_for(settings, len(raw.body or raw.body_b64 or "")),
-                    result_ttl=settings.result_ttl_s,
-                    # RQ's Retry refuses max=0: no retries is no Retry at all
-                    retry=Retry(max=settings.job_retries, interval=intervals[: settings.job_retries] or 0)
-                    if settings.job_retries else None,
-                    description=f"{raw.blog_id} {raw.source}",
-                    pipeline=pipe,
-                )
+                enqueue_job(queue, raw, settings, pipe)
                 pipe.set(marker, 1, ex=settings.dedup_window_s)
                 pipe.hincrby(keys.stats, "documents_accepted", 1)
                 pipe.execute()

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--fork", action="store_true", help="fork a work horse per job (rq.Worker) instead of SimpleWorker")
     p.add_argument("--name", help="worker name (default: host and pid)")
+    p.add_argument("--supervisor-pid", type=int, help=argparse.SUPPRESS)  # set by --processes N for its children
 
     p = sub.add_parser("stats", help="counters that reconcile, queue depths, workers")
     p.add_argument("--json", action="store_true")
@@ -304,6 +305,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.processes < 1:
         raise UsageError(f"--processes: expected at least 1, found {args.processes}")
+    if args.supervisor_pid is not None:  # a child of `--processes N`: it ends with its supervisor
+        from workers.worker import die_with_parent
+
+        if not die_with_parent(args.supervisor_pid, "pool_worker"):
+            log.warning("pool_worker_orphaned", supervisor_pid=args.supervisor_pid)
+            return 0
     conn = connecting.connect(settings)
     if args.processes == 1:
         _work(conn, settings, burst=args.burst, fork=args.fork, name=args.name)
@@ -311,27 +318,106 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return _supervise(args)
 
 
+# A dead child of `worker --processes N` is started again after RESTART_FIRST_S, doubling for
+# each further death of a child that lived less than STABLE_AFTER_S (a crash loop), up to
+# RESTART_MAX_S; one that lived longer starts the count again.
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 60.0
+STABLE_AFTER_S = 30.0
+_POLL_S = 0.2
+
+
+def restart_delay(quick_deaths: int) -> float:
+    """Seconds before a dead child is started again, after ``quick_deaths`` deaths in a row
+    each within STABLE_AFTER_S of its start (this one included: at least 1)."""
+    return min(RESTART_MAX_S, RESTART_FIRST_S * 2 ** max(0, quick_deaths - 1))
+
+
+def _how_it_ended(code: int) -> dict:
+    if code < 0:
+        try:
+            return {"signal": signal.Signals(-code).name}
+        except ValueError:
+            return {"signal": -code}
+    return {"exit_code": code}
+
+
+class _Slot:
+    """One place in the pool: the child filling it, how often it was restarted."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+        self.generation = 0
+        self.quick_deaths = 0
+        self.restart_at: float | None = None
+        self.code = 0
+        self.finished = False
+
+
 def _supervise(args: argparse.Namespace) -> int:
-    """N worker processes; SIGTERM/SIGINT are passed on and each finishes its current job."""
+    """N worker processes, kept N: a child that dies (OOM-killed, SIGKILL, a crash) is started
+    again, with a backoff, and each restart is logged (``worker_restarting``). SIGTERM/SIGINT
+    are passed on and each child finishes its current job; nothing is restarted after that.
+    Each child asks Linux for a SIGTERM when the supervisor dies (``--supervisor-pid``), so a
+    SIGKILLed supervisor leaves no orphans: they finish their job and exit.
+
+    With --burst a child that exits by itself (the queue is empty, or with an error) stays
+    down; one killed by a signal is started again, its job being left to finish."""
+    supervisor = os.getpid()
     base = [sys.executable, "-m", "liveblog.cli", "--log-format", args.log_format,
-            *(["--log-level", args.log_level] if args.log_level else []), "worker"]
+            *(["--log-level", args.log_level] if args.log_level else []), "worker", "--supervisor-pid", str(supervisor)]
     if args.burst:
         base.append("--burst")
     if args.fork:
         base.append("--fork")
-    children = [
-        subprocess.Popen(base + ["--name", f"{args.name or socket.gethostname()}-{os.getpid()}-{i}"])
-        for i in range(args.processes)
-    ]
+    prefix = f"{args.name or socket.gethostname()}-{supervisor}"
+    slots = [_Slot(i) for i in range(args.processes)]
+    stopping: list[int] = []
+
+    def start(slot: _Slot) -> None:
+        # a new name each time: RQ refuses a name whose dead worker's key has not expired yet
+        name = f"{prefix}-{slot.index}" + (f".{slot.generation}" if slot.generation else "")
+        slot.proc = subprocess.Popen(base + ["--name", name])
+        slot.started, slot.restart_at = time.monotonic(), None
 
     def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
+        stopping.append(signum)
+        for slot in slots:
+            if slot.proc is not None and slot.proc.poll() is None:
+                slot.proc.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
+    for slot in slots:
+        start(slot)
+    while not all(slot.finished for slot in slots):
+        time.sleep(_POLL_S)
+        now = time.monotonic()
+        for slot in slots:
+            if slot.finished:
+                continue
+            if slot.proc is None:  # waiting out its backoff
+                if stopping:
+                    slot.finished = True
+                elif now >= slot.restart_at:
+                    slot.generation += 1
+                    start(slot)
+                continue
+            code = slot.proc.poll()
+            if code is None:
+                continue
+            slot.code, pid, slot.proc = code, slot.proc.pid, None
+            if stopping or (args.burst and code >= 0):
+                slot.finished = True
+                continue
+            slot.quick_deaths = slot.quick_deaths + 1 if now - slot.started < STABLE_AFTER_S else 1
+            delay = restart_delay(slot.quick_deaths)
+            slot.restart_at = now + delay
+            log.warning("worker_restarting", slot=slot.index, pid=pid, **_how_it_ended(code),
+                        ran_s=round(now - slot.started, 1), delay_s=delay, restarts=slot.generation + 1)
+    codes = [slot.code for slot in slots]
     return max(codes) if any(codes) else 0
 
 

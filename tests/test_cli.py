@@ -281,15 +281,20 @@ def test_worker_processes_get_the_log_level_and_format_they_were_started_with(mo
         def __init__(self, command: list[str]) -> None:
             started.append(command)
 
-        def wait(self) -> int:
-            return 0
+            self.pid = 1000 + len(started)
+
+        def poll(self) -> int:
+            return 0  # done at once: a burst child whose queue is empty
 
     monkeypatch.setattr(cli.subprocess, "Popen", Child)
     monkeypatch.setattr(signal, "signal", lambda *_: None)
-    args = cli.build_parser().parse_args(["--log-level", "debug", "--log-format", "json", "worker", "--processes", "2"])
+    monkeypatch.setattr(cli, "_POLL_S", 0)
+    args = cli.build_parser().parse_args(["--log-level", "debug", "--log-format", "json", "worker", "--processes", "2",
+                                          "--burst"])
     assert cli._supervise(args) == 0
-    assert len(started) == 2
+    assert len(started) == 2  # a burst child that ended by itself is not started again
     assert all(c[3:8] == ["--log-format", "json", "--log-level", "DEBUG", "worker"] for c in started)
+    assert all(c[8:10] == ["--supervisor-pid", str(os.getpid())] for c in started)
 
 
 def test_run_on_the_embedded_redis_gives_a_large_document_the_time_fakeredis_needs(tmp_path, monkeypatch):

@@ -80,7 +80,7 @@ def test_a_scheduler_whose_worker_died_before_it_started_releases_the_lock(conn,
     scheduler = LiveblogScheduler(["liveblog-ingest"], connection=conn)
     assert scheduler.acquire_locks() and conn.exists(LOCK)
     scheduler._parent_pid = os.getppid() + 1_000_000
-    monkeypatch.setattr(worker_module, "_die_with_parent", lambda parent_pid: False)
+    monkeypatch.setattr(worker_module, "die_with_parent", lambda parent_pid, who="scheduler": False)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler.work()  # returns: its loop saw the stop request before doing anything

@@ -72,18 +72,19 @@ def heartbeat_interval_s(settings: Settings) -> int:
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent(parent_pid: int) -> bool:
+def die_with_parent(parent_pid: int, who: str = "scheduler") -> bool:
     """Ask Linux to SIGTERM this process when its parent dies.
 
     Returns False when the parent has already died (before the request took effect), so
-    the caller stops the way it stops on that signal."""
+    the caller stops the way it stops on that signal. ``who`` names the process in the log
+    (the scheduler of a worker; a worker of a ``--processes N`` pool)."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-                log.warning("scheduler_pdeathsig_failed", errno=ctypes.get_errno())
+                log.warning(f"{who}_pdeathsig_failed", errno=ctypes.get_errno())
         except (OSError, AttributeError):  # no prctl: the parent-pid watch below still works
-            log.warning("scheduler_pdeathsig_unavailable")
+            log.warning(f"{who}_pdeathsig_unavailable")
     return os.getppid() == parent_pid
 
 
@@ -108,7 +109,7 @@ class LiveblogScheduler(RQScheduler):
             # RQ's handlers first: the SIGTERM asked for below may come at once, and without
             # them it would end the child before it releases the lock its parent took.
             self._install_signal_handlers()
-            if not _die_with_parent(self._parent_pid):
+            if not die_with_parent(self._parent_pid):
                 log.warning("scheduler_orphaned", parent_pid=self._parent_pid)
                 self.request_stop()  # RQ's loop checks this first: stop() releases the lock
         super().work()

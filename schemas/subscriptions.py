@@ -142,3 +142,15 @@ def secret_problem(secret: str) -> str | None:
 def alert_id(subscription: str, event_id: str) -> str:
     """Deterministic: one subscriber, one event, one alert id (the webhook-id on delivery)."""
     return "al-" + hashlib.sha256(f"{subscription}\x1f{event_id}".encode()).hexdigest()[:29]
+
+
+# What a follow-up alert is about (docs/alerts.md): the post that alerted was retracted, corrected
+# (its title or body changed), or shown again after a retraction.
+FOLLOWUP_KINDS = ("retraction", "correction", "restoration")
+# The changes of an update that make it a correction; time and author alone do not.
+CORRECTION_CHANGES = frozenset({"title", "body"})
+
+
+def followup_id(subscription: str, event_id: str, kind: str) -> str:
+    """Deterministic, and never the id of an alert on the same event (the kind is hashed too)."""
+    return "al-" + hashlib.sha256(f"{subscription}\x1f{event_id}\x1f{kind}".encode()).hexdigest()[:29]

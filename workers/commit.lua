@@ -12,7 +12,8 @@
 --       read empty, then the c read with members, then the set buckets, not re-checked
 --       (names, the q topic buckets first, and recent posts), s story sets,
 --       then the subscriptions version counter, t topic streams, and 3 per alert
---       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker)
+--       (alert stream, per subscriber+story "alerted" marker, per subscriber+post "matched" marker),
+--       then 1 per follow-up (its subscriber's alert stream)
 -- ARGV: 1 fetched_at_ms, 2 ttl_s, 3 global maxlen, 4 blog maxlen, 5 n, 6 summary,
 --       7 r, 8 m, 9 s, 10 index prune-before ms,
 --       then per post: decision, expected revision, content hash, and for a created or
@@ -31,7 +32,10 @@
 --       then the channels section at C (after them): expected subscriptions version ('*': no alerts, not checked), t,
 --       topic maxlen, alert maxlen, a (alerts), notify channel, blog notify channel, blog id,
 --       then 5 per alert: post index, alert id,
---       subscription, reasons (JSON), story id
+--       subscription, reasons (JSON), story id;
+--       then f (follow-ups; absent: none) and 9 per follow-up: 'p' (an updated post) or 'r' (a
+--       retraction), its index, follow-up id, subscription, kind, original alert id, changes (JSON),
+--       reasons (JSON, 'null': the revision does not match), story id
 local done = KEYS[1]
 if redis.call('EXISTS', done) == 1 then
   return {'done', redis.call('GET', done)}
@@ -71,10 +75,18 @@ local a_count = tonumber(ARGV[C + 4])
 local VERSION = 5 + n + r + m + s + 1
 local TOPICS, ALERTS = VERSION, VERSION + t
 local AFIRST = C + 8
+local FFIRST = AFIRST + a_count * 5
+local f_count = tonumber(ARGV[FFIRST] or '0')
+local FOLLOWUPS = ALERTS + a_count * 3
 
-local function decide(key, hash)
-  local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen', 'x')
+-- a post's 'al' field: the alerts it produced, 'subscriber=alert id' joined by ',' (written with
+-- the alert, below); it changes only in a commit that writes the post, so the revision re-check
+-- also re-checks what the worker read of it to plan follow-ups
+local alerted_by = {}
+local function decide(i, key, hash)
+  local cur = redis.call('HMGET', key, 'rev', 'hash', 'seen', 'x', 'al')
   local rev = tonumber(cur[1]) or 0
+  alerted_by[i] = cur[5]
   if rev == 0 then return 'created', rev, 0 end
   local seen = tonumber(cur[3]) or 0
   if cur[4] == '1' then
@@ -90,7 +102,7 @@ local conflicts = {}
 local seen_at = {}
 for i = 1, n do
   local a = at[i]
-  local decision, rev, seen = decide(KEYS[POSTS + i], ARGV[a + 2])
+  local decision, rev, seen = decide(i, KEYS[POSTS + i], ARGV[a + 2])
   seen_at[i] = seen
   if decision ~= ARGV[a] or rev ~= tonumber(ARGV[a + 1]) then
     conflicts[#conflicts + 1] = tostring(i - 1)
@@ -216,9 +228,11 @@ end
 
 -- alerts: one per subscriber per story, and an edit only when it newly matches
 local alerts, suppressed = 0, 0
+local now_alerted = {}  -- post index -> its 'al' field with the alerts of this commit added
 for k = 1, a_count do
   local b = AFIRST + (k - 1) * 5
-  local post = at[tonumber(ARGV[b])]
+  local i = tonumber(ARGV[b])
+  local post = at[i]
   local stream, alerted, matched = KEYS[ALERTS + (k - 1) * 3 + 1], KEYS[ALERTS + (k - 1) * 3 + 2], KEYS[ALERTS + (k - 1) * 3 + 3]
   if redis.call('SET', matched, '1', 'NX', 'EX', ttl) then
     if redis.call('SET', alerted, ARGV[b + 1], 'NX', 'EX', ttl) then
@@ -229,6 +243,8 @@ for k = 1, a_count do
       else
         redis.call('XADD', stream, '*', unpack(fields))
       end
+      local before = now_alerted[i] or alerted_by[i]
+      now_alerted[i] = (before and (before .. ',') or '') .. ARGV[b + 2] .. '=' .. ARGV[b + 1]
       alerts = alerts + 1
     else
       suppressed = suppressed + 1
@@ -237,6 +253,36 @@ for k = 1, a_count do
     redis.call('EXPIRE', matched, ttl)
   end
 end
+for i, al in pairs(now_alerted) do
+  redis.call('HSET', KEYS[POSTS + i], 'al', al)
+end
+
+-- follow-ups: a post that alerted a subscriber was corrected, retracted or restored. Bound to the
+-- event this commit publishes (once: the done marker and the revision re-check), so once each
+local followups, by_kind = 0, {}
+for k = 1, f_count do
+  local b = FFIRST + 1 + (k - 1) * 9
+  local idx = tonumber(ARGV[b + 1])
+  local event_id, event_json, etype
+  if ARGV[b] == 'p' then
+    local a = at[idx]
+    event_id, event_json, etype = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  else
+    local a = RFIRST + (idx - 1) * 3
+    event_id, event_json, etype = ARGV[a + 1], ARGV[a + 2], 'liveblog.post.retracted'
+  end
+  local fields = {'id', ARGV[b + 2], 'kind', ARGV[b + 4], 'original_id', ARGV[b + 5], 'event_id', event_id,
+    'subscription', ARGV[b + 3], 'story_id', ARGV[b + 8], 'type', etype, 'rule', ARGV[b + 7],
+    'changes', ARGV[b + 6], 'event', event_json}
+  if maxlen_alert then
+    redis.call('XADD', KEYS[FOLLOWUPS + k], 'MAXLEN', '~', maxlen_alert, '*', unpack(fields))
+  else
+    redis.call('XADD', KEYS[FOLLOWUPS + k], '*', unpack(fields))
+  end
+  followups = followups + 1
+  by_kind[ARGV[b + 4]] = (by_kind[ARGV[b + 4]] or 0) + 1
+end
+
 for j = z + 1, m + s do
   redis.call('EXPIRE', KEYS[BUCKETS + j], ttl)  -- a no-op on a key that does not exist
 end
@@ -255,6 +301,10 @@ redis.call('HINCRBY', stats, 'posts_retracted', r)
 redis.call('HINCRBY', stats, 'events_published', counts.created + counts.updated + r)
 redis.call('HINCRBY', stats, 'alerts_matched', alerts)
 redis.call('HINCRBY', stats, 'alerts_suppressed', suppressed)
+if followups > 0 then  -- no follow-up, no call: the common case stays as cheap as it was
+  redis.call('HINCRBY', stats, 'alerts_followups', followups)
+  for kind, count in pairs(by_kind) do redis.call('HINCRBY', stats, 'alerts_followups_' .. kind, count) end
+end
 local summary = ARGV[6]
 redis.call('SET', done, summary, 'EX', ttl)
 return {'ok', summary}

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from redis import Redis
 
 from schemas.keys import Keys
-from workers.alerts.plan import PlannedAlert
+from workers.alerts.plan import PlannedAlert, PlannedFollowUp
 from workers.dedup.stories import RARE_NAME_MAX
 
 COMMIT_LUA = resources.files("workers").joinpath("commit.lua").read_text(encoding="utf-8")
@@ -48,6 +48,7 @@ class StoredPost(NamedTuple):
     repeat_root: str | None = None
     retracted: bool = False
     title: str = ""
+    alerted: str = ""  # the alerts the post produced: 'subscriber=alert id' joined by ',' (field 'al')
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Retraction:
     expected_revision: int
     event_id: str
     event_json: str
+    alerted: str = ""  # the stored post's 'al': the subscribers it alerted get a follow-up
 
 
 # the decisions that write a post (and publish its event); a duplicate or stale post is only
@@ -119,11 +121,12 @@ class ChannelPlan:
 
     subscriptions_version: str = "*"
     alerts: tuple[PlannedAlert, ...] = ()
+    followups: tuple[PlannedFollowUp, ...] = ()
     topic_maxlen: int = 0
     alert_maxlen: int = 0
 
 
-STORED_FIELDS = ("rev", "hash", "seen", "t", "b", "a", "p", "st", "rr", "x", "tt")
+STORED_FIELDS = ("rev", "hash", "seen", "t", "b", "a", "p", "st", "rr", "x", "tt", "al")
 
 
 HMGET_MANY_LUA = """
@@ -281,6 +284,7 @@ class Committer:
             self.keys.subscriptions_version,
             *(self.keys.topic_events(t) for t in topics),
             *(k for a in channels.alerts for k in (a.stream_key, a.alerted_key, a.matched_key)),
+            *(f.stream_key for f in channels.followups),
         ]
         args: list[object] = [fetched_ms, ttl_s, maxlen, blog_maxlen, len(planned), json.dumps(summary, sort_keys=True),
                               len(dedup.retractions), len(buckets), len(stories), dedup.prune_before_ms]
@@ -304,6 +308,11 @@ class Committer:
                  len(channels.alerts), self.keys.notify, self.keys.blog_notify(blog_id), blog_id]
         for a in channels.alerts:
             args += [a.post_index + 1, a.alert_id, a.subscription, a.reasons, a.story_id]
+        if channels.followups:  # absent: none (the script reads a missing count as 0)
+            args.append(len(channels.followups))
+            for f in channels.followups:
+                args += ["r" if f.retraction else "p", f.index + 1, f.alert_id, f.subscription, f.kind,
+                         f.original_id, f.changes, f.reasons, f.story_id]
         status, detail = self._commit(keys=keys, args=args)
         status = _text(status)
         if status == "conflict":
@@ -327,7 +336,7 @@ def _text(value: object) -> str:
 
 
 def _stored(row: list) -> StoredPost:
-    rev, chash, seen, t, b, a, p, st, rr, x, tt = [
+    rev, chash, seen, t, b, a, p, st, rr, x, tt, al = [
         v.decode("utf-8") if v.__class__ is bytes else (None if v is None else str(v)) for v in row]
     return StoredPost(int(rev or 0), chash, int(seen or 0), t, b, a or None, p, st or None, rr or None, x == "1",
-                      tt or "")
+                      tt or "", al or "")

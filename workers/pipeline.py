@@ -24,7 +24,7 @@ from schemas.events import BlogRef, Enrichment, Event, EventData, PostData, even
 from schemas.keys import Keys
 from schemas.posts import ParsedDocument, ParsedPost, rfc3339
 from schemas.settings import Settings
-from workers.alerts.plan import plan_alerts
+from workers.alerts.plan import alerted_by, plan_alerts, plan_followups
 from workers.alerts.store import SubscriptionCache
 from workers.commit import ChannelPlan, Committer, DedupPlan, Planned, Retraction, StoredPost
 from workers.dedup import retractions
@@ -220,7 +220,7 @@ class DocumentProcessor:
                     planned.append(self._plan(doc, i, keys[i], stored[i], decisions[i], hashes[i], enriched.get(i),
                                               raw.fetched_at, features.get(i), assigned.get(i)))
                     plan_memo[i] = (stored[i], decisions[i], assigned.get(i), planned[-1])
-                channels = self._channels(planned, pre.subscriptions_version)
+                channels = self._channels(planned, pre.subscriptions_version, stored, retracted)
             tally = _tally(decisions)
             repeats = sum(1 for i, a in assigned.items() if a.repeat_root != doc.posts[i].post_id)
             summary = {"document_id": raw.document_id, **tally, "repeat": repeats, "retracted": len(retracted)}
@@ -263,16 +263,28 @@ class DocumentProcessor:
             f"after {self.settings.commit_attempts} attempts; RQ will retry it"
         )
 
-    def _channels(self, planned: list[Planned], version: str | None = None) -> ChannelPlan:
+    def _channels(self, planned: list[Planned], version: str | None = None, stored: list[StoredPost] | None = None,
+                  retracted: list[Retraction] | None = None) -> ChannelPlan:
         """Match the planned events against the subscriptions as of ``version`` (read with the
-        pre-check; re-checked by the script, so a set that moved since means a re-plan)."""
+        pre-check; re-checked by the script, so a set that moved since means a re-plan), and
+        plan the follow-ups of the alerts that updated (``stored``: as read) and retracted
+        posts produced."""
         version, subscriptions = self.subscriptions.current(version)
         events = [(i, json.loads(p.event_json)) for i, p in enumerate(planned) if p.event_json] if subscriptions else []
         # oldest first, as stories are decided: the first telling of a story is the one that alerts
         events.sort(key=lambda ie: (ie[1]["data"]["post"]["published_at"], ie[1]["data"]["post"]["position"]))
+        followups: list = []
+        alerted: dict[int, dict[str, str]] = {}
+        if subscriptions and stored is not None:
+            updates = [(i, e, stored[i].alerted, stored[i].retracted) for i, e in events
+                       if planned[i].decision == "updated" and stored[i].alerted]
+            alerted = {i: alerted_by(field) for i, _, field, _ in updates}
+            gone = [(j, json.loads(r.event_json), r.alerted) for j, r in enumerate(retracted or ()) if r.alerted]
+            followups = plan_followups(updates, gone, subscriptions, self.committer.keys)
         return ChannelPlan(
             subscriptions_version=version,
-            alerts=tuple(plan_alerts(events, subscriptions, self.committer.keys)),
+            alerts=tuple(plan_alerts(events, subscriptions, self.committer.keys, alerted)),
+            followups=tuple(followups),
             topic_maxlen=self.settings.topic_stream_maxlen,
             alert_maxlen=self.settings.alert_stream_maxlen,
         )
@@ -486,4 +498,5 @@ def _retraction(doc: ParsedDocument, post_id: str, stored: StoredPost, key: str,
         time=fetched_at,
         data=data,
     )
-    return Retraction(key=key, expected_revision=stored.revision, event_id=event.id, event_json=event.to_json())
+    return Retraction(key=key, expected_revision=stored.revision, event_id=event.id, event_json=event.to_json(),
+                      alerted=stored.alerted)

@@ -127,17 +127,31 @@ def notify(sub: Subscription, fields: dict[str, str]) -> int:
         if not targets.add(url.get_secret_value()):
             raise TargetRejected(f"an Apprise URL of {sub.name!r} is not one Apprise understands")
     body = f"{post.get('body', '')[:600]}\n\n{fields.get('rule', '')}".strip()
-    title = f"[{sub.name}] {post.get('title', 'liveblog alert')}"
+    title = f"[{sub.name}] {FOLLOWUP_TITLE.get(fields.get('kind', ''), '')}{post.get('title', 'liveblog alert')}"
+    if fields.get("kind") == "retraction":
+        body = f"Retracted (alert {fields.get('original_id', '')}): the post is no longer on the page."
     return 200 if targets.notify(title=title, body=body) else 502
 
 
+FOLLOWUP_TITLE = {"retraction": "Retracted: ", "correction": "Corrected: ", "restoration": "Restored: "}
+
+
 def payload(fields: dict[str, str]) -> str:
-    """The webhook body: the alert, with the event it is about."""
-    return json.dumps({
-        "type": "liveblog.alert", "id": fields["id"], "subscription": fields["subscription"],
-        "event_id": fields["event_id"], "story_id": fields["story_id"], "rule": json.loads(fields["rule"]),
-        "event": json.loads(fields["event"]),
-    }, ensure_ascii=False, separators=(",", ":"))
+    """The webhook body: the alert, with the event it is about. A follow-up (an alerted post
+    retracted, corrected or restored) is typed ``liveblog.alert.<kind>`` and names the alert it
+    follows (``original_id``) and, for a correction, what changed; ``rule`` is then what the new
+    revision matches, null when it no longer does (docs/alerts.md)."""
+    kind = fields.get("kind", "alert")
+    body = {
+        "type": "liveblog.alert" if kind == "alert" else f"liveblog.alert.{kind}", "kind": kind, "id": fields["id"],
+        "subscription": fields["subscription"], "event_id": fields["event_id"], "story_id": fields["story_id"],
+        "rule": json.loads(fields["rule"]),
+    }
+    if kind != "alert":
+        body["original_id"] = fields["original_id"]
+        body["changes"] = json.loads(fields.get("changes") or "[]")
+    body["event"] = json.loads(fields["event"])
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def backoff_s(attempt: int, settings: Settings, rng: random.Random) -> float:
@@ -360,6 +374,8 @@ def _log_entry(fields: dict[str, str], attempts: int, outcome: str, status: int 
     entry = {"alert_id": fields["id"], "subscription": fields["subscription"], "event_id": fields["event_id"],
              "attempt": str(attempts), "outcome": outcome, "status": str(status or ""), "error": error or "",
              "at": datetime.now(timezone.utc).isoformat()}
+    if fields.get("kind"):  # a follow-up
+        entry["kind"] = fields["kind"]
     if retry_in_s is not None:
         entry["retry_in_s"] = f"{retry_in_s:.3f}"
     return entry

@@ -187,3 +187,31 @@ def test_without_subscriptions_the_commit_runs_no_extra_command(conn, settings):
     ran = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
     assert "alerts_followups" not in counters(conn)
     assert "cmdstat_hget" not in ran and ran.get("cmdstat_hincrby") == 11, ran
+
+
+def test_a_retraction_follow_up_is_delivered_signed_after_its_original(conn, settings):
+    import base64
+
+    from liveblog.dispatch import Dispatcher
+    from tests.alerts.receiver import Receiver
+
+    secret = "whsec_" + base64.b64encode(b"a follow-up test secret!").decode()
+    fast = settings.model_copy(update={"webhook_backoff_base_s": 0.02, "webhook_backoff_max_s": 0.1})
+    with Receiver(secret) as receiver:
+        store.save(conn, KEYS, Subscription(name="desk", rule=Rule(keyword="Tessel"), webhook_url=receiver.url,
+                                            webhook_secret=secret))
+        processor = DocumentProcessor(conn, settings, PlainEnricher())
+        processor.process(around())
+        processor.process(without_flood())
+        assert Dispatcher(conn, fast, allow_private=True).run(burst=True) == 2
+    assert all(r["verified"] for r in receiver.requests) and len(receiver.requests) == 2
+    original, follow = (body for _, body in sorted(receiver.received.values(), key=lambda tb: tb[0]))
+    assert original["type"] == "liveblog.alert" and original["kind"] == "alert" and "original_id" not in original
+    (retracted,) = by_type(conn, "liveblog.post.retracted")
+    assert follow["type"] == "liveblog.alert.retraction" and follow["kind"] == "retraction"
+    assert follow["original_id"] == original["id"] and follow["event_id"] == retracted["id"]
+    assert follow["event"] == retracted and follow["rule"] is None and follow["changes"] == []
+    assert receiver.requests[1]["headers"]["webhook-id"] == follow["id"]
+    sent = [{k.decode(): v.decode() for k, v in f.items()} for _, f in conn.xrange(KEYS.deliveries)]
+    assert [(d["outcome"], d.get("kind")) for d in sent] == [("sent", None), ("sent", "retraction")]
+    assert counters(conn)["alerts_sent"] == 2

@@ -41,7 +41,7 @@ from liveblog import consume
 from producers import fetch
 from schemas.keys import Keys
 from schemas.settings import Settings
-from schemas.subscriptions import Subscription, secret_problem
+from schemas.subscriptions import FOLLOWUP_TITLE, Subscription, alert_body, secret_problem
 from workers.alerts.store import SubscriptionCache
 
 log = structlog.get_logger("liveblog.dispatch")
@@ -133,25 +133,9 @@ def notify(sub: Subscription, fields: dict[str, str]) -> int:
     return 200 if targets.notify(title=title, body=body) else 502
 
 
-FOLLOWUP_TITLE = {"retraction": "Retracted: ", "correction": "Corrected: ", "restoration": "Restored: "}
-
-
 def payload(fields: dict[str, str]) -> str:
-    """The webhook body: the alert, with the event it is about. A follow-up (an alerted post
-    retracted, corrected or restored) is typed ``liveblog.alert.<kind>`` and names the alert it
-    follows (``original_id``) and, for a correction, what changed; ``rule`` is then what the new
-    revision matches, null when it no longer does (docs/alerts.md)."""
-    kind = fields.get("kind", "alert")
-    body = {
-        "type": "liveblog.alert" if kind == "alert" else f"liveblog.alert.{kind}", "kind": kind, "id": fields["id"],
-        "subscription": fields["subscription"], "event_id": fields["event_id"], "story_id": fields["story_id"],
-        "rule": json.loads(fields["rule"]),
-    }
-    if kind != "alert":
-        body["original_id"] = fields["original_id"]
-        body["changes"] = json.loads(fields.get("changes") or "[]")
-    body["event"] = json.loads(fields["event"])
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """The webhook body: the alert, with the event it is about (``alert_body``)."""
+    return json.dumps(alert_body(fields), ensure_ascii=False, separators=(",", ":"))
 
 
 def backoff_s(attempt: int, settings: Settings, rng: random.Random) -> float:

@@ -3,7 +3,8 @@
 Rendered from the streams, so a feed shows what consumers saw: one item per post (the
 latest revision wins), ``updated`` / ``date_modified`` is that revision's time, retracted
 posts are left out, newest first. A subscription's feed is its alert stream: one item per
-alert, for the posts that alerted.
+alert, newest first - the follow-ups too (a retraction, correction or restoration of a post
+that alerted: its title says so, ``_liveblog`` names the kind and the original alert).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from liveblog.tail_cli import no_events
 from schemas.errors import UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
+from schemas.subscriptions import FOLLOWUP_TITLE
 
 ATOM = "http://www.w3.org/2005/Atom"
 SCAN_LIMIT = 5000  # newest stream entries read to build a feed
@@ -46,21 +48,51 @@ def latest_posts(conn: redis.Redis, stream: str, limit: int) -> list[dict]:
     return live[:limit]
 
 
+def latest_alerts(conn: redis.Redis, stream: str, limit: int) -> list[tuple[dict, dict]]:
+    """A subscription's newest alerts, newest first: (alert fields, event), follow-ups included."""
+    out = []
+    for _, raw in conn.xrevrange(stream, count=limit):
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        if "event" in fields:  # an entry trimmed while pending reads back empty
+            out.append((fields, json.loads(fields["event"])))
+    return out
+
+
+def _alerted(alert: dict | None, post: dict) -> tuple[str, str]:
+    """An alert item's title and text: a follow-up's title says what happened to the post."""
+    kind = (alert or {}).get("kind", "")
+    body = "This post was retracted: it is no longer on the page." if kind == "retraction" else post["body"]
+    return FOLLOWUP_TITLE.get(kind, "") + post["title"], body
+
+
+def _alert_extra(alert: dict) -> dict:
+    extra = {"alert_id": alert["id"], "kind": alert.get("kind", "alert")}
+    if "original_id" in alert:
+        extra["original_id"] = alert["original_id"]
+        extra["changes"] = json.loads(alert.get("changes") or "[]")
+    return extra
+
+
 def _updated(event: dict) -> str:
     post = event["data"]["post"]
     return post.get("updated_at") or (event["time"] if post["revision"] > 1 else post["published_at"])
 
 
-def json_feed(events: list[dict], *, title: str, feed_url: str | None = None) -> dict:
+def json_feed(events: list[dict], *, title: str, feed_url: str | None = None,
+              alerts: list[dict] | None = None) -> dict:
     """JSON Feed 1.1. The body goes out as ``content_text`` only (never ``content_html``):
-    a reader shows source markup as the characters it is."""
+    a reader shows source markup as the characters it is. ``alerts``: the alert of each event
+    (a subscription's feed), one item per alert."""
     items = []
-    for e in events:
+    for n, e in enumerate(events):
         post = e["data"]["post"]
-        item = {"id": e["data"]["blog"]["id"] + "/" + post["id"], "title": post["title"],
-                "content_text": post["body"], "date_published": post["published_at"],
+        alert = alerts[n] if alerts is not None else None
+        heading, text_body = _alerted(alert, post)
+        item = {"id": alert["id"] if alert else e["data"]["blog"]["id"] + "/" + post["id"], "title": heading,
+                "content_text": text_body, "date_published": post["published_at"],
                 "date_modified": _updated(e), "tags": e["data"].get("topics") or [],
-                "_liveblog": {"event_id": e["id"], "revision": post["revision"], "story_id": e["data"]["story_id"]}}
+                "_liveblog": {"event_id": e["id"], "revision": post["revision"], "story_id": e["data"]["story_id"],
+                              **(_alert_extra(alert) if alert else {})}}
         if post.get("url"):
             item["url"] = post["url"]
         if post.get("author"):
@@ -72,10 +104,11 @@ def json_feed(events: list[dict], *, title: str, feed_url: str | None = None) ->
     return feed
 
 
-def atom_feed(events: list[dict], *, title: str, feed_id: str) -> str:
+def atom_feed(events: list[dict], *, title: str, feed_id: str, alerts: list[dict] | None = None) -> str:
     """Atom 1.0. Titles and bodies are source text, never markup: they go out as ``type="text"``
     elements whose ``<``, ``>`` and ``&`` ElementTree escapes, so a ``<script>`` in a post is
-    characters in every reader."""
+    characters in every reader. ``alerts``: as for ``json_feed``; an alert's entry has the
+    category of its kind, and a follow-up a ``related`` link to the alert it follows."""
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")
 
@@ -87,18 +120,25 @@ def atom_feed(events: list[dict], *, title: str, feed_id: str) -> str:
     text(root, "title", title, type="text")
     text(root, "id", feed_id)
     text(root, "updated", max((_updated(e) for e in events), default="1970-01-01T00:00:00Z"))
-    for e in events:
+    for n, e in enumerate(events):
         post = e["data"]["post"]
+        alert = alerts[n] if alerts is not None else None
+        heading, text_body = _alerted(alert, post)
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
-        text(entry, "id", f"urn:liveblog:{e['data']['blog']['id']}:{post['id']}")
-        text(entry, "title", post["title"], type="text")
+        text(entry, "id", f"urn:liveblog:alert:{alert['id']}" if alert else
+             f"urn:liveblog:{e['data']['blog']['id']}:{post['id']}")
+        text(entry, "title", heading, type="text")
         text(entry, "published", post["published_at"])
         text(entry, "updated", _updated(e))
         if post.get("author"):
             text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", post["author"])
         if post.get("url"):
             ET.SubElement(entry, f"{{{ATOM}}}link", href=_xml_text(post["url"]))
-        text(entry, "content", post["body"], type="text")
+        if alert:
+            ET.SubElement(entry, f"{{{ATOM}}}category", term=alert.get("kind", "alert"), scheme="urn:liveblog:alert-kind")
+            if "original_id" in alert:
+                ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=f"urn:liveblog:alert:{alert['original_id']}")
+        text(entry, "content", text_body, type="text")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
@@ -127,9 +167,16 @@ def cmd_feed(args: argparse.Namespace) -> int:
         else:
             print(f"liveblog: subscription {args.subscription!r} has no alerts yet ({stream} is empty)",
                   file=sys.stderr)
-    events = latest_posts(conn, stream, args.limit)
-    if args.format == "json":
-        sys.stdout.write(json.dumps(json_feed(events, title=f"liveblog: {name}"), ensure_ascii=False, indent=2) + "\n")
+    alerts = None
+    if args.blog:
+        events = latest_posts(conn, stream, args.limit)
     else:
-        sys.stdout.write(atom_feed(events, title=f"liveblog: {name}", feed_id=f"urn:liveblog:feed:{stream}") + "\n")
+        found = latest_alerts(conn, stream, args.limit)
+        alerts, events = [a for a, _ in found], [e for _, e in found]
+    if args.format == "json":
+        feed = json_feed(events, title=f"liveblog: {name}", alerts=alerts)
+        sys.stdout.write(json.dumps(feed, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(atom_feed(events, title=f"liveblog: {name}", feed_id=f"urn:liveblog:feed:{stream}",
+                                   alerts=alerts) + "\n")
     return 0

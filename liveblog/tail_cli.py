@@ -22,6 +22,7 @@ from liveblog import consume
 from schemas.errors import UsageError
 from schemas.keys import Keys
 from schemas.settings import Settings
+from schemas.subscriptions import alert_body
 
 CLAIM_IDLE_MS = 60_000
 
@@ -36,6 +37,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--blog", help="read one blog's stream instead of all events")
     where.add_argument("--topic", help="read one topic's stream")
+    where.add_argument("--subscription", help="read one subscription's alerts (follow-ups included), as delivered")
     p.add_argument("--count", type=int, default=0, help="stop after N events (0: no limit)")
 
     p = sub.add_parser("trim", help="trim a stream to --maxlen without dropping entries a group has not read")
@@ -50,6 +52,8 @@ def stream_of(args: argparse.Namespace, keys: Keys) -> str:
         return keys.blog_events(args.blog)
     if args.topic:
         return keys.topic_events(args.topic)
+    if getattr(args, "subscription", None):
+        return keys.alerts(args.subscription)
     return keys.events
 
 
@@ -72,7 +76,21 @@ def render(event_json: str, pretty: bool) -> str:
     return f"{when}  {e['type'].rsplit('.', 1)[-1]:9} r{post['revision']}  {e['data']['blog']['id']}  {post['title']}"
 
 
+def render_alert(fields: dict, pretty: bool) -> str:
+    """An alert entry as the webhook body (``schemas.subscriptions.alert_body``); a human line
+    names its kind, its id and, for a follow-up, the alert it follows."""
+    body = alert_body({k.decode(): v.decode() for k, v in fields.items()})
+    if not pretty:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    post = body["event"]["data"]["post"]
+    follows = f" follows {body['original_id']}" if "original_id" in body else ""
+    changes = f" ({', '.join(body['changes'])})" if body.get("changes") else ""
+    return f"{body['kind']:11} {body['id']}{follows}{changes}  {body['event']['data']['blog']['id']}  {post['title']}"
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
+    if args.subscription and args.group == "dispatch":
+        raise UsageError("--group dispatch is the webhook dispatcher's group: reading with it would take its alerts")
     settings = Settings.from_env()
     conn = connecting.connect(settings)
     stream = stream_of(args, Keys(settings.key_prefix))
@@ -84,7 +102,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
     def emit(fields: dict) -> bool:
         nonlocal printed
-        sys.stdout.write(render(fields[b"event"].decode("utf-8"), pretty) + "\n")
+        line = render_alert(fields, pretty) if args.subscription else render(fields[b"event"].decode("utf-8"), pretty)
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
         printed += 1
         return bool(args.count) and printed >= args.count

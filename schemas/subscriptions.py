@@ -154,3 +154,24 @@ CORRECTION_CHANGES = frozenset({"title", "body"})
 def followup_id(subscription: str, event_id: str, kind: str) -> str:
     """Deterministic, and never the id of an alert on the same event (the kind is hashed too)."""
     return "al-" + hashlib.sha256(f"{subscription}\x1f{event_id}\x1f{kind}".encode()).hexdigest()[:29]
+
+FOLLOWUP_TITLE = {"retraction": "Retracted: ", "correction": "Corrected: ", "restoration": "Restored: "}
+
+
+def alert_body(fields: dict[str, str]) -> dict:
+    """An alert stream entry as delivered (the webhook body, ``tail --subscription``): the alert,
+    with the event it is about. A follow-up (an alerted post retracted, corrected or restored) is
+    typed ``liveblog.alert.<kind>`` and names the alert it follows (``original_id``) and what
+    changed; its ``rule`` is what the new revision matches, null when it no longer matches or the
+    post was retracted (docs/alerts.md)."""
+    kind = fields.get("kind", "alert")
+    body = {
+        "type": "liveblog.alert" if kind == "alert" else f"liveblog.alert.{kind}", "kind": kind, "id": fields["id"],
+        "subscription": fields["subscription"], "event_id": fields["event_id"], "story_id": fields["story_id"],
+        "rule": json.loads(fields["rule"]),
+    }
+    if kind != "alert":
+        body["original_id"] = fields["original_id"]
+        body["changes"] = json.loads(fields.get("changes") or "[]")
+    body["event"] = json.loads(fields["event"])
+    return body

@@ -215,3 +215,26 @@ def test_a_retraction_follow_up_is_delivered_signed_after_its_original(conn, set
     sent = [{k.decode(): v.decode() for k, v in f.items()} for _, f in conn.xrange(KEYS.deliveries)]
     assert [(d["outcome"], d.get("kind")) for d in sent] == [("sent", None), ("sent", "retraction")]
     assert counters(conn)["alerts_sent"] == 2
+
+
+def test_feed_and_tail_show_the_follow_up_with_its_kind_and_original(redis_url, conn, settings):
+    from tests.conftest import run_cli
+
+    subscribe(conn, "desk", {"keyword": "Tessel"})
+    processor = DocumentProcessor(conn, settings, PlainEnricher())
+    processor.process(around())
+    processor.process(without_flood())
+    original, follow = alerts(conn, "desk")
+    feed = run_cli("feed", "--subscription", "desk", redis_url=redis_url)
+    assert feed.returncode == 0, feed.stderr
+    newest, oldest = json.loads(feed.stdout)["items"]
+    assert newest["id"] == follow["id"] and newest["title"] == f"Retracted: {TITLE}"
+    assert newest["_liveblog"]["kind"] == "retraction" and newest["_liveblog"]["original_id"] == original["id"]
+    assert oldest["id"] == original["id"] and oldest["_liveblog"]["kind"] == "alert"
+    tail = run_cli("tail", "--subscription", "desk", redis_url=redis_url)
+    assert tail.returncode == 0, tail.stderr
+    lines = [json.loads(line) for line in tail.stdout.decode().splitlines()]
+    assert [(b["type"], b["id"], b.get("original_id")) for b in lines] == [
+        ("liveblog.alert", original["id"], None), ("liveblog.alert.retraction", follow["id"], original["id"])]
+    refused = run_cli("tail", "--subscription", "desk", "--group", "dispatch", redis_url=redis_url)
+    assert refused.returncode == 2 and b"dispatcher" in refused.stderr

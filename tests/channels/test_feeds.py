@@ -55,8 +55,12 @@ def test_feed_cli_for_a_blog_and_for_a_subscription(redis_url, edited_blog):
     blog = run_cli("feed", "--blog", "valley", redis_url=redis_url)
     assert blog.returncode == 0 and len(json.loads(blog.stdout)["items"]) == 2
     sub = run_cli("feed", "--subscription", "rescues", "--format", "atom", redis_url=redis_url)
-    titles = [e.findtext(f"{{{ATOM}}}title") for e in ET.fromstring(sub.stdout).findall(f"{{{ATOM}}}entry")]
-    assert titles == ["Sallow End rescue"]
+    entries = ET.fromstring(sub.stdout).findall(f"{{{ATOM}}}entry")
+    # one entry per alert, newest first: the edit of the alerted post is a correction follow-up
+    assert [e.findtext(f"{{{ATOM}}}title") for e in entries] == ["Corrected: Sallow End rescue", "Sallow End rescue"]
+    assert [e.find(f"{{{ATOM}}}category").get("term") for e in entries] == ["correction", "alert"]
+    original = entries[1].findtext(f"{{{ATOM}}}id")
+    assert entries[0].find(f"{{{ATOM}}}link[@rel='related']").get("href") == original
 
 
 def test_feed_of_an_unknown_blog_is_empty_with_a_note_and_of_an_unknown_subscription_an_error(redis_url, conn):

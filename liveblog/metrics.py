@@ -120,6 +120,10 @@ def _families(snap: dict) -> Iterator[Metric]:
         posts.add_metric([outcome], c[f"posts_{outcome}"])
     yield posts
     yield _counter("liveblog_events_published", "events added to the event stream", c["events_published"])
+    followups = CounterMetricFamily("liveblog_alert_followups", "follow-up alerts committed, by kind", labels=["kind"])
+    for kind in ("retraction", "correction", "restoration"):
+        followups.add_metric([kind], c[f"alerts_followups_{kind}"])
+    yield followups
     alerts = CounterMetricFamily("liveblog_alerts", "alert deliveries by outcome", labels=["outcome"])
     alerts.add_metric(["sent"], extra["alerts_sent"])
     alerts.add_metric(["failed"], extra["alerts_failed"])

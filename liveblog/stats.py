@@ -22,6 +22,8 @@ COUNTERS = (
     "documents_requeued",
     "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
     "posts_repeat", "posts_retracted", "alerts_matched", "alerts_suppressed",
+    # follow-ups of alerted posts (docs/alerts.md), in all and by kind; written only when non-zero
+    "alerts_followups", "alerts_followups_retraction", "alerts_followups_correction", "alerts_followups_restoration",
     "polls_ok", "polls_unchanged", "polls_not_modified", "polls_failed", "polls_deferred",
 )
 
@@ -45,6 +47,8 @@ def collect(conn: Redis, settings: Settings) -> dict:
     posts_ok = c["posts_seen"] == c["posts_created"] + c["posts_updated"] + c["posts_duplicate"] + c["posts_stale"]
     # retractions are events about posts the snapshot no longer shows, so not in posts_seen
     events_ok = c["events_published"] == c["posts_created"] + c["posts_updated"] + c["posts_retracted"]
+    followups_ok = c["alerts_followups"] == (c["alerts_followups_retraction"] + c["alerts_followups_correction"]
+                                             + c["alerts_followups_restoration"])
     return {
         "counters": c,
         "jobs": jobs,
@@ -56,7 +60,8 @@ def collect(conn: Redis, settings: Settings) -> dict:
             "documents": documents_ok,
             "posts": posts_ok,
             "events": events_ok,
-            "ok": documents_ok and posts_ok and events_ok,
+            "followups": followups_ok,
+            "ok": documents_ok and posts_ok and events_ok and followups_ok,
         },
     }
 
@@ -92,6 +97,9 @@ def render(stats: dict) -> str:
             f"dedup      repeats {c['posts_repeat']} (created posts that repeat an earlier one)",
             f"alerts     committed {c['alerts_matched']}, held back {c['alerts_suppressed']}"
             " (subscriber already alerted about the story)",
+            f"follow-ups {c['alerts_followups']} = retractions {c['alerts_followups_retraction']}"
+            f" + corrections {c['alerts_followups_correction']} + restorations {c['alerts_followups_restoration']}"
+            f"   [{mark(rec['followups'])}]",
             f"queue      queued {j['queued']}, dequeued {j['dequeued']}, started {j['started']}, scheduled {j['scheduled']}, failed {j['failed']}",
             f"polls      ok {c['polls_ok']}, not modified {c['polls_not_modified']}, unchanged {c['polls_unchanged']},"
             f" failed {c['polls_failed']}, deferred {c['polls_deferred']}",

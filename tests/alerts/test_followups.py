@@ -238,3 +238,24 @@ def test_feed_and_tail_show_the_follow_up_with_its_kind_and_original(redis_url, 
         ("liveblog.alert", original["id"], None), ("liveblog.alert.retraction", follow["id"], original["id"])]
     refused = run_cli("tail", "--subscription", "desk", "--group", "dispatch", redis_url=redis_url)
     assert refused.returncode == 2 and b"dispatcher" in refused.stderr
+
+
+def test_stats_count_follow_ups_by_kind_and_reconcile(conn, settings):
+    from liveblog import stats
+
+    subscribe(conn, "desk", {"keyword": "Tessel"})
+    processor = DocumentProcessor(conn, settings, PlainEnricher())
+    processor.process(around())
+    processor.process(around(FLOOD.replace("1.8 metres", "2.1 metres"), minutes_after=20))  # correction
+    processor.process(without_flood())  # retraction
+    report = stats.collect(conn, settings)
+    c = report["counters"]
+    assert (c["alerts_matched"], c["alerts_followups"], c["alerts_followups_correction"],
+            c["alerts_followups_retraction"], c["alerts_followups_restoration"]) == (1, 2, 1, 1, 0)
+    assert report["reconciled"]["followups"]  # (documents do not: these were never produced, only processed)
+    assert "follow-ups 2 = retractions 1 + corrections 1 + restorations 0   [ok]" in stats.render(report)
+    assert len(alerts(conn, "desk")) == c["alerts_matched"] + c["alerts_followups"]
+    conn.hincrby(KEYS.stats, "alerts_followups", 1)  # a follow-up of no kind: they no longer add up
+    broken = stats.collect(conn, settings)
+    assert not broken["reconciled"]["followups"] and not broken["reconciled"]["ok"]
+    assert "[MISMATCH]" in stats.render(broken).splitlines()[5]

@@ -13,7 +13,7 @@ import sys
 
 from schemas.documents import PushedPost
 from schemas.events import EVENT_SCHEMA_VERSION, Event
-from schemas.subscriptions import Rule
+from schemas.subscriptions import AlertPayload, Rule
 
 
 def event_schema() -> dict:
@@ -31,12 +31,17 @@ def pushed_post_schema() -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PushedPost.model_json_schema()}
 
 
-SCHEMAS = {"event": event_schema, "rule": rule_schema, "pushed-post": pushed_post_schema}
+def alert_schema() -> dict:
+    """The webhook body of an alert or a follow-up (docs/alerts.md)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **AlertPayload.model_json_schema()}
+
+
+SCHEMAS = {"event": event_schema, "rule": rule_schema, "pushed-post": pushed_post_schema, "alert": alert_schema}
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="print the JSON Schema of the event (or of a subscription rule, or of a "
-                                      "line of liveblog push)")
+    p = sub.add_parser("schema", help="print the JSON Schema of the event (or of a subscription rule, of an "
+                                      "alert's webhook body, or of a line of liveblog push)")
     p.add_argument("which", nargs="?", default="event", choices=sorted(SCHEMAS))
 
 

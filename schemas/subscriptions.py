@@ -14,6 +14,8 @@ import hashlib
 import json
 import re
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 SUBSCRIPTION_SCHEMA_VERSION = "1.0"
@@ -175,3 +177,24 @@ def alert_body(fields: dict[str, str]) -> dict:
         body["changes"] = json.loads(fields.get("changes") or "[]")
     body["event"] = json.loads(fields["event"])
     return body
+
+
+class AlertPayload(BaseModel):
+    """The webhook body of an alert or a follow-up (``alert_body``; ``liveblog schema alert``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["liveblog.alert", "liveblog.alert.retraction", "liveblog.alert.correction",
+                  "liveblog.alert.restoration"]
+    kind: Literal["alert", "retraction", "correction", "restoration"] = Field(
+        description="alert: a post matched the rule; otherwise a follow-up of the alert original_id")
+    id: str = Field(description="the alert id, also the webhook-id header: drop repeats by it")
+    subscription: str
+    event_id: str = Field(description="the CloudEvent the alert is about (created, updated or retracted)")
+    story_id: str
+    rule: list[str] | None = Field(description="the rule leaves the event matched; null for a follow-up whose "
+                                               "revision no longer matches, and for a retraction")
+    original_id: str | None = Field(default=None, description="follow-ups: the id of the alert the post produced")
+    changes: list[str] | None = Field(default=None, description="follow-ups: what the update changed "
+                                                                "(title, body, time, author); [] for a retraction")
+    event: dict = Field(description="the event itself (liveblog schema event)")

@@ -212,6 +212,13 @@ def test_a_retraction_follow_up_is_delivered_signed_after_its_original(conn, set
     assert follow["original_id"] == original["id"] and follow["event_id"] == retracted["id"]
     assert follow["event"] == retracted and follow["rule"] is None and follow["changes"] == []
     assert receiver.requests[1]["headers"]["webhook-id"] == follow["id"]
+    import jsonschema
+
+    from liveblog.schema_cli import alert_schema
+    for body in (original, follow):  # what `liveblog schema alert` prints describes both
+        jsonschema.validate(body, alert_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**follow, "kind": "erratum"}, alert_schema())
     sent = [{k.decode(): v.decode() for k, v in f.items()} for _, f in conn.xrange(KEYS.deliveries)]
     assert [(d["outcome"], d.get("kind")) for d in sent] == [("sent", None), ("sent", "retraction")]
     assert counters(conn)["alerts_sent"] == 2

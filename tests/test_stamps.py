@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -322,3 +323,30 @@ def test_the_same_fetch_time_gives_the_same_times() -> None:
     page = [parse_stamp_line(x) for x in ("5 minutes ago", "vor 2 Stunden", "14:05")]
     first = resolve(page, tz=PARIS, reference_date=None, newest_first=True, fallback_now=FETCH)
     assert resolve(page, tz=PARIS, reference_date=None, newest_first=True, fallback_now=FETCH) == first
+
+
+def _relative_forms() -> list[str]:
+    """Every relative stamp the language tables can spell, in a few shapes, with and without a byline."""
+    out = []
+    for lang in stamps.RELATIVE_LANGUAGES.values():
+        amounts = [f"{n} {u}" for n in (1, 5) for u in lang.units] + [f"{w} {u}" for w in lang.one for u in lang.units]
+        for amount in amounts:
+            out += [f"{b} {amount}" for b in lang.before] + [f"{amount} {a}" for a in lang.after]
+            out += [f"{b} {amount} {a}" for b in lang.before for a in lang.after]
+        out += list(lang.phrases)
+    shapes = []
+    for form in out:
+        shapes += [form, form.upper(), form.capitalize(), "  " + form.replace(" ", "  "), form.replace("'", "’"),
+                   f"{form} | Jane Doe", f"{form.capitalize()}, Jean Martin"]
+    return shapes
+
+
+def test_the_relative_cue_rejects_no_line_the_full_reader_accepts(monkeypatch):
+    """The one-search pre-check in parse_relative is only a speed-up: over every form the tables spell,
+    the reader finds the same stamps with it as without it (and it does find them)."""
+    forms = _relative_forms()
+    with_cue = [stamps.parse_relative(f) for f in forms]
+    monkeypatch.setattr(stamps, "_RELATIVE_CUE", re.compile(""))  # matches every line: no pre-check
+    without = [stamps.parse_relative(f) for f in forms]
+    assert with_cue == without
+    assert sum(s is not None for s in with_cue) > len(forms) // 2

@@ -131,7 +131,8 @@ def is_credit(line: str) -> bool:
     line = line.strip()
     if _CREDIT_LINE.search(line):
         return True
-    return len(line.split()) <= CREDIT_MAX_WORDS and bool(_LABELLED_CREDIT.match(line))
+    # the anchored pattern first: it fails at a line's first characters, the word count splits the line
+    return bool(_LABELLED_CREDIT.match(line)) and len(line.split()) <= CREDIT_MAX_WORDS
 
 
 def is_link_intro(line: str) -> bool:

@@ -233,17 +233,42 @@ RELATIVE_LANGUAGES = {
                  "há meia hora": _HALF_HOUR, "meia hora atrás": _HALF_HOUR}),
 }
 MAX_RELATIVE_DAYS = 31  # "400 days ago" is not a live-blog stamp
+# A relative stamp with its byline, spaces collapsed, is at most this long; a line over twice as long
+# is no stamp whatever its spacing (the text parser's and the HTML parser's lines are collapsed already)
+RELATIVE_MAX_CHARS = 120
 _JOINERS = frozenset("and et und y e ,".split())
 _TOKEN = re.compile(r"\d+|[^\W\d]+['’]?|[,.]")
 # a byline after a relative stamp: "5 minutes ago | Jane Doe", "il y a 2 h, Jean Martin"
 _RELATIVE_AUTHOR = re.compile(r"^(?P<stamp>.+?)\s*(?:,|\||·|–|—|\s-)\s*(?P<author>[^\d\s][^,|]{0,60}?)\.?\s*$")
 
 
+def _words_re(phrase: str) -> str:
+    return r"\s+".join(re.escape(w).replace("'", "['’]") for w in phrase.split())
+
+
+# What every relative stamp has, with or without a byline after it: a line that starts with a "before"
+# word or a whole phrase, or holds an "after" word. One C-level search rejects the other lines (nearly all
+# of a page) before any of the work below; the text parser asks this of every line that is no clock stamp.
+_RELATIVE_CUE = re.compile(
+    r"^\s*(?:" + "|".join(sorted({_words_re(b) + r"\s" for lang in RELATIVE_LANGUAGES.values() for b in lang.before}
+                                | {_words_re(p) for lang in RELATIVE_LANGUAGES.values() for p in lang.phrases}))
+    + r")|(?<!\w)(?:" + "|".join(sorted({_words_re(a) for lang in RELATIVE_LANGUAGES.values() for a in lang.after}))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
+
+
 def parse_relative(line: str) -> Stamp | None:
     """"5 minutes ago", "il y a 1 h 30", "vor 2 Std.", "hace un minuto", "un'ora fa", "há 5 minutos",
     "just now" (optionally followed by a byline), or None."""
+    if len(line) > 2 * RELATIVE_MAX_CHARS:
+        return None  # a stamp with its byline, even with every other character a space
+    if len(line) > RELATIVE_MAX_CHARS and len(" ".join(line.split())) > RELATIVE_MAX_CHARS:
+        return None  # (casefolding below never makes a text shorter)
+    if not _RELATIVE_CUE.search(line):
+        return None
     text = " ".join(line.replace("’", "'").casefold().split())
-    if not text or len(text) > 120:
+    if not text or len(text) > RELATIVE_MAX_CHARS:
         return None
     found = _relative_delta(text)
     author = None

@@ -362,23 +362,31 @@ def disambiguate(readings: tuple[PlaceRecord, ...], sentence_ids: list[str], pos
         return readings[0]
     own = {r.entity_id for r in readings}
     by_country = needs_support or _by_country(readings)
-    near_cc = [c for c in sentence_countries]
+    near_cc = list(sentence_countries)
     far_cc = set(post_countries)
     page = page_countries or {}
+    sentence_others = [i for i in sentence_ids if i not in own]
+    post_others = [i for i in set(post_ids) if i not in own]
 
-    def key(record: PlaceRecord) -> tuple[int, int, int]:
-        near = sum(2 for i in sentence_ids if i not in own and _supports(record, i))
-        far = sum(1 for i in set(post_ids) if i not in own and _supports(record, i))
+    def key(k: int, record: PlaceRecord) -> tuple[int, int, int]:
+        # only a state or a country is supported by the ids around it (_supports)
+        support = 0
+        if record.kind in ("state", "country"):
+            support = (sum(2 for i in sentence_others if _supports(record, i))
+                       + sum(1 for i in post_others if _supports(record, i)))
         if not (by_country and record.kind in ("city", "town")):
-            return near + far, 0, -readings.index(record)
+            return support, 0, -k
         cc = record.country_code
-        local = sum(2 for c in near_cc if c == cc) + (1 if cc in far_cc else 0)
-        return near + far + local, page.get(cc, 0), -readings.index(record)
+        local = 2 * near_cc.count(cc) + (1 if cc in far_cc else 0)
+        return support + local, page.get(cc, 0), -k
 
-    best = max(readings, key=key)
-    if needs_support and key(best)[:2] == (0, 0):
+    # readings.index(record) in the key was the first index of an equal record: the same as k, since
+    # a name's readings are distinct records
+    keys = [key(k, r) for k, r in enumerate(readings)]
+    best = max(range(len(readings)), key=keys.__getitem__)
+    if needs_support and keys[best][:2] == (0, 0):
         return None
-    return best
+    return readings[best]
 
 
 def places_from_entities(entities: Iterable) -> list[Place]:

@@ -158,7 +158,7 @@ def test_the_counters_reconcile_after_the_corpus(run):
     assert counters["documents_dead_lettered"] == dead == conn.xlen("liveblog:deadletter")
     assert counters["events_published"] == conn.xlen("liveblog:events")
     assert report["jobs"]["failed"] == 0 and report["jobs"]["queued"] == 0
-    assert report["reconciled"] == {"documents": True, "posts": True, "events": True, "ok": True}
+    assert report["reconciled"] == {"documents": True, "posts": True, "events": True, "followups": True, "ok": True}
 
 
 def test_what_the_hostile_files_publish_is_clean_text(run):

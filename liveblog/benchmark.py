@@ -62,8 +62,9 @@ REQUIRED_KEYS = (
 @dataclass
 class Plan:
     """Sizes of one run. ``--quick``: the whole run in 35-47 s on the 2-core machines of rounds
-    10, 11, 13 and 14 (docs/performance.md; round 12's 3 min 23 s included the naive workers'
-    minute-long exits that ``QuickUnsubscribe`` removed)."""
+    10, 11, 13 and 14, 54 s in round 16 on a machine a quarter slower (1,000 all-new and 120 naive
+    posts since then: 1,200 and 150 took 59 s there; docs/performance.md; round 12's 3 min 23 s
+    included the naive workers' minute-long exits that ``QuickUnsubscribe`` removed)."""
 
     new_posts: int = 6000
     new_page_posts: int = 20
@@ -84,7 +85,7 @@ class Plan:
         n = os.cpu_count() or 1
         counts = tuple(sorted({1, 2, n}))
         if quick:
-            plan = cls(new_posts=1200, naive_posts=150, repoll_blogs=8, repoll_polls=20, latency_seconds=4.0,
+            plan = cls(new_posts=1000, naive_posts=120, repoll_blogs=8, repoll_polls=20, latency_seconds=4.0,
                        process_counts=counts)
         else:
             plan = cls(process_counts=counts)
@@ -968,7 +969,7 @@ def _new_per_poll(text: str) -> int:
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--posts", type=int, default=None, help="posts in the all-new corpus (others scale with it)")
-    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-55 s on the 2-core machines of rounds 13 to 15 (docs/performance.md)")
+    parser.add_argument("--quick", action="store_true", help="small corpus: the whole run in 41-55 s on the 2-core machines of rounds 13 to 16 (docs/performance.md)")
     parser.add_argument("--rate", type=float, default=None, help="posts/s offered in the latency scenario (default 200)")
     parser.add_argument("--new-per-poll", type=_new_per_poll, default=None, metavar="K",
                         help="new posts per re-polled 40-post page (default 2, 95%% duplicates; 0: nothing new)")

@@ -156,3 +156,19 @@ def gave_up(conn) -> int:
     """Documents RQ gave up on (a job out of retries), now in the dead letter: the failed
     registry is swept there, so `jobs.failed == 0` alone no longer says nothing failed."""
     return sum(f.get(b"reason") == b"failed after retries" for _, f in conn.xrange("liveblog:deadletter"))
+
+
+def subscribe(conn, name: str, rule: dict) -> None:
+    """Store a subscription of ``rule`` (no webhook) under the default key prefix."""
+    from schemas.keys import Keys
+    from schemas.subscriptions import Rule, Subscription
+    from workers.alerts import store
+
+    store.save(conn, Keys(), Subscription(name=name, rule=Rule.model_validate(rule)))
+
+
+def alerts(conn, name: str) -> list[dict]:
+    """The entries of a subscription's alert stream, decoded."""
+    from schemas.keys import Keys
+
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in conn.xrange(Keys().alerts(name))]

@@ -8,23 +8,15 @@ import pytest
 
 from liveblog.web.sse import alert_event_id
 from schemas.keys import Keys
-from schemas.subscriptions import Rule, Subscription, alert_id
+from schemas.subscriptions import alert_id
 from tests.dedup.pages import FLOOD, OTHER_FLOOD, page, post, repost_intro
-from tests.helpers import PlainEnricher, counters, stream_events
-from workers.alerts import store
+from tests.helpers import PlainEnricher, alerts, counters, stream_events, subscribe
 from workers.pipeline import DocumentProcessor
 
 pytestmark = pytest.mark.redis
 KEYS = Keys()
 INTRO = "If you are just joining us, here is how the morning began in Keldby."
 
-
-def subscribe(conn, name: str, rule: dict) -> None:
-    store.save(conn, KEYS, Subscription(name=name, rule=Rule.model_validate(rule)))
-
-
-def alerts(conn, name: str) -> list[dict]:
-    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in conn.xrange(KEYS.alerts(name))]
 
 
 def test_a_story_told_three_times_alerts_each_subscriber_once(conn, settings):

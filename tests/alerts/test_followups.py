@@ -14,7 +14,7 @@ import pytest
 from schemas.keys import Keys
 from schemas.subscriptions import Rule, Subscription, alert_id, followup_id
 from tests.dedup.pages import FILLER, FLOOD, OTHER_FLOOD, page, post, repost_intro
-from tests.helpers import PlainEnricher, counters, stream_events
+from tests.helpers import PlainEnricher, alerts, counters, stream_events, subscribe
 from workers.alerts import store
 from workers.pipeline import DocumentProcessor
 
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.redis
 KEYS = Keys()
 TITLE = "River Tessel bursts its banks at Keldby"
 
-
-def subscribe(conn, name: str, rule: dict) -> None:
-    store.save(conn, KEYS, Subscription(name=name, rule=Rule.model_validate(rule)))
-
-
-def alerts(conn, name: str) -> list[dict]:
-    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in conn.xrange(KEYS.alerts(name))]
 
 
 def around(flood_body: str = FLOOD, *, minutes_after: float = 5, author: str | None = None):

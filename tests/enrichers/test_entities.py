@@ -293,3 +293,20 @@ def test_spelling_keys_and_surname_matching():
     assert spelling_key("olmedo") == spelling_key("olmeda") != spelling_key("olmos")
     assert same_surname("macintosh", "mcintosh") and same_surname("kowalczyk", "kowalchik")
     assert not same_surname("miller", "millar") and not same_surname("olmedo", "olmos")
+
+
+def test_spains_police_forces_are_organisations_not_a_misspelt_footballer():
+    # "d'Esquadra" starts lower-case, so the scan's run stops at "Mossos" (the alias names the force)
+    text = ("La Guardia Civil y la Policía Nacional desalojaron las aldeas; los Mossos d'Esquadra y "
+            "Protección Civil ayudaron.")
+    assert ids(text, lang="es") == [("Guardia Civil", "org:guardia-civil"), ("Policía Nacional", "org:policia-nacional"),
+                                    ("Mossos", "org:mossos-d-esquadra"), ("Protección Civil", "org:proteccion-civil")]
+    # a known organisation that opens with an institution word is not swallowed by a reading before it
+    assert ids("Spain's Guardia Civil said.") == [("Spain", "gpe:es"), ("Guardia Civil", "org:guardia-civil")]
+    assert ("Guardia Civil", "org:guardia-civil") in ids("Agents of the Guardia Civil arrested him.")
+
+
+def test_a_lone_word_of_an_institutional_run_is_never_a_fuzzy_person():
+    # "Guardia" is within the fuzzy threshold of Guardiola; in an uncurated force it is not him
+    assert "person:pep-guardiola" not in {i for _, i in ids("La Guardia Urbana cerró la calle.", lang="es")}
+    assert "person:pep-guardiola" not in {i for _, i in ids("La Guardia Costera rescató a dos.", lang="es")}

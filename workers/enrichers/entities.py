@@ -116,7 +116,8 @@ class Mention(NamedTuple):
     start: int
     end: int
     hit: Hit | None
-    title: str | None = None  # "honorific"/"role" after a title word; "name" next to another lone word
+    title: str | None = None  # "honorific"/"role" after a title word; "name" next to another lone word;
+    # "institution" in a part of a run that holds an institution word (never a fuzzy person)
 
 
 def _tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -160,6 +161,8 @@ def _org_head_ends(text: str, toks: list[tuple[int, int]], gaps: list[str] | Non
         word = fold(text[toks[k][0]:toks[k][1]])
         if word in FACILITY_WORDS:
             facility = True
+        elif word in ORG_HEADS and k + 1 < len(toks) and _opens_known_name(text, toks, k):
+            end, facility = None, False  # "Spain's Guardia Civil": the known name stands on its own
         elif word in ORG_HEADS and end is None:
             end = k + 1
         if gaps is not None:
@@ -169,6 +172,13 @@ def _org_head_ends(text: str, toks: list[tuple[int, int]], gaps: list[str] | Non
                 end, facility = None, False
         out[k - 1] = None if facility else end
     return out
+
+
+def _opens_known_name(text: str, toks: list[tuple[int, int]], k: int) -> bool:
+    """Whether a known spelling of two or more words starts at token k ("Guardia Civil", "Policía
+    Nacional"): asked only of institution words that are not last in their run, at most MAX_NGRAM lookups."""
+    known = _longest_known(text, toks, k)
+    return known is not None and known[0] > k + 1
 
 
 def _is_name_gap(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -249,6 +259,7 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
         return _may_cross_and(text, toks, words, gaps, k, end)
 
     heads = _org_head_ends(text, toks, gaps, may_cross)
+    institutional: list[bool] | None = None
     i = 0
     while i < len(toks):
         start = toks[i][0]
@@ -296,9 +307,26 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             found.append(Mention(start, toks[head - 1][1], Hit("ORG", surface, f"org:{slug(surface)}")))
             i = head
             continue
-        found.append(Mention(start, toks[i][1], None, _title_of(words, gaps, i)))
+        title = _title_of(words, gaps, i)
+        if title is None and institutional is None:
+            institutional = _institutional(words, gaps)
+        found.append(Mention(start, toks[i][1], None, title or ("institution" if institutional[i] else None)))
         i += 1
     return found
+
+
+def _institutional(words: list[str], gaps: list[str]) -> list[bool]:
+    """For each token: whether its part of the run of two or more words (joined by spaces, particles or "of"; not
+    across "and" or a comma) holds an institution word ("La Guardia Urbana", "Queen Mary University").
+    Its lone words are never read as a misspelt person."""
+    out = [False] * len(words)
+    first = 0
+    for k in range(len(words) + 1):
+        if k == len(words) or (k > 0 and gaps[k] not in ("name", "of")):
+            if k - first > 1 and any(w in ORG_HEADS for w in words[first:k]):
+                out[first:k] = [True] * (k - first)
+            first = k
+    return out
 
 
 def _is_place_part(hit: Hit | None) -> bool:
@@ -454,7 +482,10 @@ def _resolve(text: str, m: Mention, local: dict, context: DocumentContext | None
         return names.curated_by_surname(surface) or person_hit(surface)
     if m.title == "role":
         return names.curated_by_surname(surface)
-    return names.fuzzy(surface) or (None if m.title == "name" else names.town(surface))
+    hit = names.fuzzy(surface)
+    if hit is not None and hit.label == "PERSON" and m.title == "institution":
+        hit = None  # "La Guardia Urbana" is not Pep Guardiola
+    return hit or (None if m.title == "name" else names.town(surface))
 
 
 def _in_names(text: str, mentions: list[Mention]) -> list[Mention]:

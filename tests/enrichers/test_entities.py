@@ -310,3 +310,19 @@ def test_a_lone_word_of_an_institutional_run_is_never_a_fuzzy_person():
     # "Guardia" is within the fuzzy threshold of Guardiola; in an uncurated force it is not him
     assert "person:pep-guardiola" not in {i for _, i in ids("La Guardia Urbana cerró la calle.", lang="es")}
     assert "person:pep-guardiola" not in {i for _, i in ids("La Guardia Costera rescató a dos.", lang="es")}
+
+
+def test_a_run_ending_in_university_college_hospital_or_school_is_an_organisation_not_a_titled_person():
+    assert ids("Researchers at Queen Mary University of London said.") == [
+        ("Queen Mary University of London", "org:queen-mary-university-of-london")]
+    assert ids("Queen Mary University said.") == [("Queen Mary University", "org:queen-mary-university-of-london")]
+    assert ids("King's College London and St Thomas' Hospital said.") == [
+        ("King's College London", "org:king-s-college-london"), ("St Thomas' Hospital", "org:st-thomas-hospital")]
+    # uncurated: the rule, not the list
+    assert ids("Staff at Queen Elizabeth University Hospital were told.") == [
+        ("Queen Elizabeth University Hospital", "org:queen-elizabeth-university-hospital")]
+    assert ids("Pupils at King Edward's School sang.") == [("King Edward's School", "org:king-edward-s-school")]
+    assert ids("Doctors at Prince Philip Hospital said.") == [("Prince Philip Hospital", "org:prince-philip-hospital")]
+    assert "PERSON" not in {e.label for e in extract_entities("Mary University staff walked out.")}
+    # a titled person "of" an institution stays a person
+    assert ids("Dr Mary Smith of the University said.")[0] == ("Mary Smith", "person:mary-smith")

@@ -88,7 +88,10 @@ groupe university universidad université universität committee comité commiss
 departamento office service servicio authority autoridad fund fondo fonds organisation organization
 organización association institute instituto institut union guard guardia army ejército armée navy forces force
 police policía polizei court tribunal parliament parlamento parlement assembly asamblea assemblée club
-trust constabulary metro""".split())
+trust constabulary metro college hospital school""".split())
+# Institutions that are often named after a king, queen or saint: a run ending in one is an organisation
+# even when it opens with a title ("Queen Mary University", "King Edward's School"), never a person.
+TITLED_ORG_HEADS = frozenset(fold(w) for w in "university college hospital school".split())
 FACILITY_WORDS = frozenset(fold(w) for w in "base airport station plant factory bridge square street stadium port".split())
 # Ranks and titles that, like an honorific, make the next unknown capitalised word a person ("Inspector
 # Crossley", "Professor Layton"), and ones that, like a role title, need a curated surname ("Major Incident").
@@ -193,7 +196,8 @@ def _full_name(text: str, toks: list[tuple[int, int]], i: int) -> tuple[int, Hit
     while j < len(toks) and j < i + 3 and _is_name_gap(text, toks[j - 1], toks[j]):
         word = text[toks[j][0]:toks[j][1]]
         known = names.lookup(word)
-        if fold(word) in STOPWORDS or fold(word) in ROLE_TITLES or (known and known.label != "PERSON"):
+        if (fold(word) in STOPWORDS or fold(word) in ROLE_TITLES or fold(word) in ORG_HEADS
+                or (known and known.label != "PERSON")):  # "Mary University" is no person
             break
         j += 1
     if j == i + 1:
@@ -278,6 +282,12 @@ def _scan_run(text: str, toks: list[tuple[int, int]]) -> list[Mention]:
             i = j
             continue
         word = words[i]
+        if (word in _TITLE_KIND and heads[i] and words[heads[i] - 1] in TITLED_ORG_HEADS
+                and not (gaps[i + 1] == "name" and _titled_name(text, toks, words, gaps, i + 1)[1])):
+            surface = text[start:toks[heads[i] - 1][1]]  # "Queen Mary University", "King's College"
+            found.append(Mention(start, toks[heads[i] - 1][1], Hit("ORG", surface, f"org:{slug(surface)}")))
+            i = heads[i]
+            continue
         if word in STOPWORDS or word in _TITLE_KIND:
             i += 1
             continue

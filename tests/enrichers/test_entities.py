@@ -326,3 +326,12 @@ def test_a_run_ending_in_university_college_hospital_or_school_is_an_organisatio
     assert "PERSON" not in {e.label for e in extract_entities("Mary University staff walked out.")}
     # a titled person "of" an institution stays a person
     assert ids("Dr Mary Smith of the University said.")[0] == ("Mary Smith", "person:mary-smith")
+
+
+def test_greater_manchester_and_greater_london_are_gb_regions_not_their_cities():
+    assert ids("Police in Greater Manchester and Greater London said.") == [
+        ("Greater Manchester", "loc:greater-manchester"), ("Greater London", "loc:greater-london")]
+    places = {p.name: p for p in enrich("Floods", "Roads closed across Greater Manchester.").places}
+    assert places["Greater Manchester"].country_code == "GB"
+    # a region with a country is a cue: Denton (US 131,000; GB 27,000) in Greater Manchester is the English town
+    assert ("Denton", "gpe:gb-denton") in ids("A fire broke out in Denton, Greater Manchester, on Sunday.")

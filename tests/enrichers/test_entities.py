@@ -335,3 +335,12 @@ def test_greater_manchester_and_greater_london_are_gb_regions_not_their_cities()
     assert places["Greater Manchester"].country_code == "GB"
     # a region with a country is a cue: Denton (US 131,000; GB 27,000) in Greater Manchester is the English town
     assert ("Denton", "gpe:gb-denton") in ids("A fire broke out in Denton, Greater Manchester, on Sunday.")
+
+
+def test_uk_departments_are_organisations():
+    assert ids("The Department of Health said. The Department of Health and Social Care, the Home Office "
+               "and the Ministry of Justice replied.") == [
+        ("Department of Health", "org:department-of-health"),
+        ("Department of Health and Social Care", "org:department-of-health-and-social-care"),
+        ("Home Office", "org:home-office"), ("Ministry of Justice", "org:ministry-of-justice")]
+    assert ids("The UK Ministry of Justice said.") == [("UK", "gpe:gb"), ("Ministry of Justice", "org:ministry-of-justice")]

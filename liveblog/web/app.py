@@ -61,7 +61,7 @@ def create_app(settings: Settings, *, heartbeat_s: float = 15.0) -> Starlette:
             return PlainTextResponse("backlog: expected a whole number", 400)
         stream = keys.blog_events(blog) if blog else keys.events
         body = sse.follow(request.app.state.redis, stream, prefix=settings.key_prefix, last_id=last_id,
-                          backlog=backlog, block_ms=int(heartbeat_s * 1000))
+                          backlog=backlog, block_ms=int(heartbeat_s * 1000), blog=blog)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering of the stream
         return StreamingResponse(_while_connected(request, body), media_type="text/event-stream", headers=headers)
 

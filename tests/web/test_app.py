@@ -104,5 +104,37 @@ def test_alert_stream_entries_become_alert_messages_without_moving_the_resume_id
     assert data_of(messages[1]) == {"stream": "liveblog:alerts:editors", "event_id": "e1"}
 
 
+def test_blog_parameter_sends_only_alerts_about_that_blogs_events(conn, settings):
+    a1, b1 = event_json("a1", blog="alpha"), event_json("b1", blog="beta")
+    publish(conn, a1, blog="alpha")
+    publish(conn, b1, blog="beta")
+    alerts = "liveblog:alerts:editors"
+    # as the commit script writes them: the event JSON in 'event', with its id in 'event_id'
+    conn.xadd(alerts, {"id": "x1", "event_id": "b1", "subscription": "s", "event": b1})
+    conn.xadd(alerts, {"id": "x2", "event_id": "a1", "subscription": "s", "event": a1})
+    conn.xadd(alerts, {"event_id": "b1"})  # no event JSON, and not a post of this connection
+    conn.xadd(alerts, {"event_id": "a1"})  # no event JSON, but a post this connection sent
+    with serve(settings) as url:
+        import threading
+
+        def later() -> None:
+            b2 = event_json("b2", blog="beta", post_id="p2")
+            publish(conn, b2, blog="beta")
+            conn.xadd(alerts, {"id": "x3", "event_id": "b2", "event": b2})
+            a2 = event_json("a2", blog="alpha", post_id="p2")
+            publish(conn, a2, blog="alpha")
+            conn.xadd(alerts, {"id": "x4", "event_id": "a2", "event": a2})
+
+        timer = threading.Timer(0.3, later)
+        timer.start()
+        messages = read_sse(url, "/events?blog=alpha", count=5, timeout_s=5)
+        timer.join()
+        unfiltered = read_sse(url, "/events", count=10)
+    got = [(m["event"], data_of(m).get("event_id", data_of(m).get("id"))) for m in messages]
+    assert got == [("post", "a1"), ("alert", "a1"), ("alert", "a1"), ("post", "a2"), ("alert", "a2")]
+    assert sorted(data_of(m)["event_id"] for m in unfiltered if m["event"] == "alert") == ["a1", "a1", "a2",
+                                                                                            "b1", "b1", "b2"]
+
+
 def test_sse_message_splits_line_breaks_into_data_lines():
     assert sse.message("a\nb", event="post", id="1-0") == b"id: 1-0\nevent: post\ndata: a\ndata: b\n\n"

@@ -1,11 +1,14 @@
-"""`liveblog deadletter list|show|requeue`: inspect the dead letter and send documents back.
+"""`liveblog deadletter list|show|requeue|delete`: inspect the dead letter, send documents back, drop entries.
 
 ``list`` prints one line per entry (``--json``: one JSON object per line, without the raw
 input), ``show ID`` one entry as JSON with its raw input, ``requeue ID…`` or ``requeue --all``
 re-submits each entry's stored raw input as a new job (``producers.deadletter``: one atomic
 step per entry, once however often it is issued). Exit codes: 0 ok, 2 usage error, 3 Redis
 unreachable, 4 an entry not found or not requeued (each named, with the reason, on stderr;
-the others are still requeued).
+the others are still requeued). ``delete ID…`` or ``delete --all [--reason R] [--blog B]``
+drops entries without requeueing them (``producers.deadletter.delete``: counted
+``documents_discarded``), with the same exit codes (4: an entry not found; the others are
+still deleted).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ _STREAM_ID = re.compile(r"^\d+-\d+$")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("deadletter", help="list, show and requeue dead-lettered documents")
+    p = sub.add_parser("deadletter", help="list, show, requeue and delete dead-lettered documents")
     actions = p.add_subparsers(dest="action", required=True)
     ls = actions.add_parser("list", help="the dead letter's entries, oldest first (without their raw input)")
     ls.add_argument("--reason", help="only entries with this reason, e.g. 'failed after retries'")
@@ -39,6 +42,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rq.add_argument("--all", action="store_true", help="every entry (with --reason / --blog: every matching one)")
     rq.add_argument("--reason", help="with --all: only entries with this reason")
     rq.add_argument("--blog", help="with --all: only entries of this blog id")
+    rm = actions.add_parser("delete", help="drop entries without requeueing them (counted documents_discarded)")
+    rm.add_argument("ids", nargs="*", metavar="ID", help="entry ids, as `list` prints them")
+    rm.add_argument("--all", action="store_true", help="every entry (with --reason / --blog: every matching one)")
+    rm.add_argument("--reason", help="with --all: only entries with this reason")
+    rm.add_argument("--blog", help="with --all: only entries of this blog id")
 
 
 def _entry_id(text: str) -> str:
@@ -48,12 +56,12 @@ def _entry_id(text: str) -> str:
 
 
 def cmd_deadletter(args: argparse.Namespace) -> int:
-    if args.action == "requeue":  # usage errors before Redis is asked anything
+    if args.action in ("requeue", "delete"):  # usage errors before Redis is asked anything
         if args.all == bool(args.ids):
-            raise UsageError("requeue: expected entry ids or --all, found "
+            raise UsageError(f"{args.action}: expected entry ids or --all, found "
                              + ("both" if args.all else "neither"))
         if not args.all and (args.reason or args.blog):
-            raise UsageError("requeue: --reason and --blog select entries for --all; with ids, give only ids")
+            raise UsageError(f"{args.action}: --reason and --blog select entries for --all; with ids, give only ids")
         ids = [_entry_id(i) for i in args.ids]
     elif args.action == "show":
         ids = [_entry_id(args.id)]
@@ -71,6 +79,8 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
         return 0
     if args.all:
         ids = [letter.id for letter in dl.letters(conn, keys, reason=args.reason, blog=args.blog)]
+    if args.action == "delete":
+        return _delete(conn, keys, ids)
     requeued = refused = 0
     for entry_id in ids:
         try:
@@ -84,6 +94,22 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
         print(f"{entry_id} requeued: document {f.get('document_id')} of {f.get('blog_id')} ({f.get('reason')})")
     print(f"liveblog: requeued {requeued}" + (f", not requeued {refused}" if refused else ""), file=sys.stderr)
     return EXIT_REJECTED if refused else 0
+
+
+def _delete(conn, keys: Keys, ids: list[str]) -> int:
+    deleted = missing = 0
+    for entry_id in ids:
+        try:
+            letter = dl.delete(conn, keys, entry_id)
+        except dl.NotDeleted as exc:
+            missing += 1
+            print(f"liveblog: {exc}", file=sys.stderr)
+            continue
+        deleted += 1
+        f = letter.fields
+        print(f"{entry_id} deleted: document {f.get('document_id')} of {f.get('blog_id')} ({f.get('reason')})")
+    print(f"liveblog: deleted {deleted}" + (f", not deleted {missing}" if missing else ""), file=sys.stderr)
+    return EXIT_REJECTED if missing else 0
 
 
 def _list(conn, keys: Keys, args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from workers.metrics import BUCKETS_S, COUNT_FIELD, INF, SUM_FIELD, bucket_field
 # alert dispatcher and the worker's job guard); absent fields count as 0.
 EXTRA_COUNTERS = ("alerts_sent", "alerts_failed", "jobs_refused")
 POST_OUTCOMES = ("created", "updated", "duplicate", "stale", "repeat", "retracted")
-DOCUMENT_OUTCOMES = ("accepted", "resubmitted", "processed", "dead_lettered", "requeued")
+DOCUMENT_OUTCOMES = ("accepted", "resubmitted", "processed", "dead_lettered", "requeued", "discarded")
 
 
 def snapshot(conn: redis.Redis, settings: Settings) -> dict:

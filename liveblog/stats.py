@@ -2,7 +2,10 @@
 
 ``documents_dead_lettered`` counts every time a document was dead-lettered and never goes
 down; ``documents_requeued`` counts the dead letters an operator sent back to the queue
-(``liveblog deadletter requeue``). Their difference is what lies in the dead letter now, so
+(``liveblog deadletter requeue``). Their difference is the documents that ended
+dead-lettered: what lies in the dead letter now plus ``documents_discarded``, the entries an
+operator deleted without a requeue (``liveblog deadletter delete``; the document stays an
+accepted one that ended dead-lettered, so a delete leaves the sum as it was). So
 accepted = processed + (dead-lettered - requeued) + in flight + failed.
 """
 
@@ -19,7 +22,7 @@ from schemas.settings import Settings
 
 COUNTERS = (
     "documents_accepted", "documents_resubmitted", "documents_processed", "documents_dead_lettered",
-    "documents_requeued",
+    "documents_requeued", "documents_discarded",
     "posts_seen", "posts_created", "posts_updated", "posts_duplicate", "posts_stale", "events_published",
     "posts_repeat", "posts_retracted", "alerts_matched", "alerts_suppressed",
     # follow-ups of alerted posts (docs/alerts.md), in all and by kind; written only when non-zero
@@ -42,7 +45,7 @@ def collect(conn: Redis, settings: Settings) -> dict:
         "failed": queue.failed_job_registry.count,
     }
     in_flight = jobs["queued"] + jobs["dequeued"] + jobs["started"] + jobs["scheduled"]
-    dead_now = c["documents_dead_lettered"] - c["documents_requeued"]
+    dead_now = _dead_now(c)
     documents_ok = c["documents_accepted"] == c["documents_processed"] + dead_now + in_flight + jobs["failed"]
     posts_ok = c["posts_seen"] == c["posts_created"] + c["posts_updated"] + c["posts_duplicate"] + c["posts_stale"]
     # retractions are events about posts the snapshot no longer shows, so not in posts_seen
@@ -75,8 +78,9 @@ def _dead_now(c: dict) -> int:
 
 
 def _requeued(c: dict) -> str:
-    n = c.get("documents_requeued", 0)
-    return f" (of {c['documents_dead_lettered']}, {n} requeued)" if n else ""
+    n, d = c.get("documents_requeued", 0), c.get("documents_discarded", 0)
+    parts = [f"{n} requeued"] * bool(n) + [f"{d} deleted"] * bool(d)
+    return f" (of {c['documents_dead_lettered']}, {', '.join(parts)})" if parts else ""
 
 
 def render(stats: dict) -> str:

@@ -21,6 +21,15 @@ operators issue it:
 The job then ends as any job does: committed (published once), or dead-lettered again
 with its reason (the dead letter's script writes once per done marker, which is gone).
 
+``delete`` drops an entry an operator decided not to requeue (e.g. refused as "already
+committed"): XDEL under WATCH, once however often it is issued, and ``documents_discarded``
+moves by one in the same transaction for an entry ``documents_dead_lettered`` counted (every
+one but ``job refused`` entries, counted ``jobs_refused``). The document stays one that ended
+dead-lettered, so ``liveblog stats`` reconciles as before (accepted = processed +
+(dead-lettered - requeued) + in flight + failed); ``documents_discarded`` says how many of
+those are no longer in the stream. The done marker is left as it is (it expires with the
+dedup window).
+
 Refused, with the reason (``NotRequeued``), and left in place: an entry whose raw input
 was cut (``raw_truncated``), one whose raw input is no job payload (``job refused``,
 undecodable payloads), one whose document is already published (its done marker holds a
@@ -137,6 +146,40 @@ def payload_of(letter: Letter) -> RawDocument:
         raise NotRequeued(letter.id, f"the payload of document {f.get('document_id')!r}",
                           f"the payload of document {raw.document_id!r}")
     return raw
+
+
+class NotDeleted(InputRejected):
+    """A dead-letter entry that is not there to delete (exit code 4)."""
+
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+        super().__init__(f"dead letter {entry_id} not deleted", expected="an entry of the dead letter",
+                         found="none with this id (deleted or requeued already, or never there)")
+
+
+def counted(letter: Letter) -> bool:
+    """Whether ``documents_dead_lettered`` counted this entry (a refused job is ``jobs_refused``)."""
+    return letter.fields.get("reason") != "job refused"
+
+
+def delete(conn: Redis, keys: Keys, entry_id: str) -> Letter:
+    """Delete one entry without requeueing it (see the module's docstring); returns it. Raises NotDeleted."""
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(keys.dead_letter)
+                rows = pipe.xrange(keys.dead_letter, min=entry_id, max=entry_id)
+                if not rows:
+                    raise NotDeleted(entry_id)
+                letter = _letter(*rows[0])
+                pipe.multi()
+                pipe.xdel(keys.dead_letter, entry_id)
+                if counted(letter):
+                    pipe.hincrby(keys.stats, "documents_discarded", 1)
+                pipe.execute()
+                return letter
+            except WatchError:
+                continue
 
 
 def requeue(conn: Redis, settings: Settings, entry_id: str) -> Letter:

@@ -80,7 +80,8 @@ def test_unknown_time_zone_is_a_usage_error():
 
 @pytest.mark.reliability
 @pytest.mark.parametrize("command", [("stats",), ("worker", "--burst"), ("produce", STORM), ("tail",),
-                                     ("deadletter", "list"), ("deadletter", "requeue", "--all")])
+                                     ("deadletter", "list"), ("deadletter", "requeue", "--all"),
+                                     ("deadletter", "delete", "1-0")])
 def test_unreachable_redis_exits_3_with_one_clear_line(command):
     result = run_cli(*command, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     assert result.returncode == 3

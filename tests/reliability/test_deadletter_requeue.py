@@ -287,3 +287,37 @@ def test_a_worker_killed_during_the_requeued_job_publishes_its_events_once(conn,
     assert (c["documents_accepted"], c["documents_processed"], c["documents_requeued"]) == (2, 2, 1)
     assert_exactly_once(stream_events(conn), posts=22, edits=1)
     assert conn.xlen("liveblog:deadletter") == 0
+
+
+def test_delete_drops_entries_without_requeueing_and_the_counters_still_reconcile(conn, settings, redis_url, work,
+                                                                                 buggy_parser):
+    broken = doc(STORM.read_bytes(), blog_id="broken")
+    other = doc(b"A page with words.\n\nBut no time stamps at all.\n", blog_id="prose")
+    assert submit(conn, broken, settings) and submit(conn, other, settings)
+    work()
+    first, second = _ids(conn)
+    refused = conn.xadd("liveblog:deadletter", {"document_id": "job-x", "blog_id": "unknown", "reason": "job refused",
+                                                "raw": "os.system('id')"}).decode()  # counted jobs_refused, not here
+    assert run_cli("deadletter", "delete", redis_url=redis_url).returncode == 2  # neither ids nor --all
+    assert run_cli("deadletter", "delete", first, "--all", redis_url=redis_url).returncode == 2
+    assert run_cli("deadletter", "delete", first, "--reason", "x", redis_url=redis_url).returncode == 2
+    assert run_cli("deadletter", "delete", "not-an-id", redis_url=redis_url).returncode == 2
+
+    deleted = run_cli("deadletter", "delete", first, refused, redis_url=redis_url)
+    assert deleted.returncode == 0, deleted.stderr
+    assert broken.document_id in deleted.stdout.decode() and b"deleted 2" in deleted.stderr
+    assert _ids(conn) == [second]
+    c = counters(conn)
+    assert (c["documents_dead_lettered"], c["documents_discarded"], c.get("documents_requeued", 0)) == (2, 1, 0)
+    report = stats.collect(conn, settings)
+    assert report["reconciled"]["ok"], stats.render(report)
+    assert "dead-lettered 2 (of 2, 1 deleted)" in stats.render(report)  # ended dead-lettered: 1 kept, 1 deleted
+    assert ingest_queue(conn, settings).count == 0  # nothing was requeued
+
+    again = run_cli("deadletter", "delete", first, second, redis_url=redis_url)  # one gone, one there
+    assert again.returncode == 4 and b"deleted or requeued already" in again.stderr and b"not deleted 1" in again.stderr
+    assert _ids(conn) == [] and counters(conn)["documents_discarded"] == 2
+    assert stats.collect(conn, settings)["reconciled"]["ok"]
+    assert run_cli("deadletter", "delete", "--all", redis_url=redis_url).returncode == 0  # nothing to delete
+    with pytest.raises(dl.NotDeleted):
+        dl.delete(conn, Keys(), second)

@@ -265,6 +265,11 @@ FETCH = datetime(2025, 6, 21, 20, 0, 40, tzinfo=UTC)  # 22:00:40 in Paris
         ("hace 5 minutos", 5), ("hace una hora", 60), ("hace 2 días", 2 * 1440),
         ("5 minuti fa", 5), ("un'ora fa", 60), ("2 ore fa", 120),
         ("há 5 minutos", 5), ("ha 2 horas", 120), ("5 minutos atrás", 5),
+        # after a label, read as the post's stamp (module docstring)
+        ("Updated 5 minutes ago", 5), ("Posted 2 hours ago", 120), ("Updated: 5 minutes ago", 5),
+        ("Last updated just now", 0), ("Publié il y a 5 minutes", 5), ("Mis à jour il y a 1 h", 60),
+        ("Publié : il y a 2 h", 120), ("Mis à jour à l'instant", 0), ("Aktualisiert vor 5 Minuten", 5),
+        ("Actualizado hace 5 minutos", 5), ("Aggiornato 5 minuti fa", 5), ("Atualizado há 5 minutos", 5),
     ],
 )
 def test_a_relative_stamp_is_the_fetch_time_minus_its_delta_to_the_minute(line: str, minutes_before_fetch: int) -> None:
@@ -278,7 +283,8 @@ def test_a_relative_stamp_is_the_fetch_time_minus_its_delta_to_the_minute(line: 
 
 @pytest.mark.parametrize(
     "line", ["5 minutes 2 hours ago", "vor 400 Tagen", "ago", "il y a", "5 ago", "hace 5 Stunden", "Now",
-             "Five minutes ago the minister said it was over", "vor 5 Minuten sagte er"],
+             "Five minutes ago the minister said it was over", "vor 5 Minuten sagte er",
+             "Updated", "Updated vor 5 Minuten", "Updatedvor 5 minutes ago", "Publié il y a", "Posted by 5 minutes ago"],
 )
 def test_lines_that_only_look_relative_are_not_stamps(line: str) -> None:
     assert parse_stamp_line(line) is None
@@ -287,6 +293,8 @@ def test_lines_that_only_look_relative_are_not_stamps(line: str) -> None:
 def test_a_relative_stamp_may_carry_a_byline() -> None:
     stamp = parse_stamp_line("2 hours ago | Jane Doe")
     assert stamp is not None and stamp.author == "Jane Doe" and stamp.ago_s == 7200 and stamp.approx_s == 3600
+    labelled = parse_stamp_line("Publié il y a 5 minutes, Jean Martin")
+    assert labelled is not None and labelled.author == "Jean Martin" and labelled.ago_s == 300
 
 
 @pytest.mark.parametrize(
@@ -334,6 +342,8 @@ def _relative_forms() -> list[str]:
             out += [f"{b} {amount}" for b in lang.before] + [f"{amount} {a}" for a in lang.after]
             out += [f"{b} {amount} {a}" for b in lang.before for a in lang.after]
         out += list(lang.phrases)
+        out += [f"{label}{sep}{form}" for label in lang.labels for sep in (" ", ": ", " : ")
+                for form in out[-len(lang.phrases) - 2:]]  # a few forms of the language after each label
     shapes = []
     for form in out:
         shapes += [form, form.upper(), form.capitalize(), "  " + form.replace(" ", "  "), form.replace("'", "’"),

@@ -433,3 +433,15 @@ def test_a_relative_post_keeps_its_key_when_the_next_poll_computes_another_time(
     assert [p.post_id for p in again.posts] == [p.post_id for p in first.posts]
     assert first.posts[1].published_at != again.posts[1].published_at
     assert [p.published_approx_s for p in again.posts] == [60, 3600, 0]
+
+
+def test_labelled_relative_stamp_lines_date_their_posts() -> None:
+    page = RELATIVE_PAGE.replace("5 minutes ago", "Updated 5 minutes ago").replace("2 hours ago", "Posted 2 hours ago")
+    fetched = datetime(2025, 10, 12, 23, 2, 30, tzinfo=timezone.utc)
+    doc = parse(document(page.encode(), tz="Europe/London", fetched_at=fetched))
+    # "Updated …" is read as the post's stamp (workers/stamps.py): a text post has one time
+    assert [(p.title, rfc3339(p.published_at), p.author, p.updated_at) for p in doc.posts] == [
+        ("Trees down on the coast road", "2025-10-12T22:57:00Z", None, None),
+        ("Ferry cancelled", "2025-10-12T21:02:00Z", "Jane Doe", None),
+        ("Flood warning issued", "2025-10-12T20:05:00Z", None, None),
+    ]

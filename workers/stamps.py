@@ -10,12 +10,19 @@ new day).
 
 Pages also print stamps relative to the moment they were rendered: "5 minutes ago",
 "il y a 1 h", "vor 2 Stunden", "hace 5 minutos", "5 minuti fa", "há 5 minutos",
-"just now", and "yesterday 21:05" / "hier à 21h05" / "gestern, 21.05 Uhr". They are
+"just now", and "yesterday 21:05" / "hier à 21h05" / "gestern, 21.05 Uhr", also after a
+label ("Updated 5 minutes ago", "Publié il y a 5 minutes", "Aktualisiert vor 5 Minuten",
+"Actualizado hace 5 minutos"). They are
 read here (English, French, German, Spanish, Italian, Portuguese) and placed on the
 calendar by ``pin``: the fetch time minus the delta, at minute precision, or the given
 clock time on the fetch date (in the blog's zone) minus the days named. A pinned stamp
 is then a full-dated stamp like any other, so bare times around it take their dates
 from it.
+
+A labelled relative stamp is read as the post's stamp whatever its label says: "Updated 5
+minutes ago" dates the post, not an edit. The text parser has one stamp per post, so there is
+no publication time for such an edit time to follow; the HTML parser reads edit times only from
+a ``<time datetime>`` marked updated/modified, never from a relative text.
 """
 
 from __future__ import annotations
@@ -184,6 +191,8 @@ class _Relative:
     one: frozenset[str]
     units: dict[str, int]
     phrases: dict[str, tuple[int, int]]
+    # words a page puts before the stamp, maybe with a colon: "Updated 5 minutes ago", "Publié : il y a 2 h"
+    labels: tuple[str, ...] = ()
 
 
 def _units(**groups: str) -> dict[str, int]:
@@ -199,38 +208,44 @@ RELATIVE_LANGUAGES = {
         units=_units(s="second seconds sec secs s", m="minute minutes min mins m",
                      h="hour hours hr hrs h", d="day days d"),
         phrases={"just now": _NOW, "moments ago": _NOW, "a moment ago": _NOW,
-                 "seconds ago": _NOW, "a few seconds ago": _NOW, "half an hour ago": _HALF_HOUR}),
+                 "seconds ago": _NOW, "a few seconds ago": _NOW, "half an hour ago": _HALF_HOUR},
+        labels=("updated", "last updated", "posted", "published")),
     "fr": _Relative(
         before=("il y a",), after=(), one=frozenset("un une".split()),
         units=_units(s="seconde secondes sec s", m="minute minutes min mn", h="heure heures h",
                      d="jour jours j"),
         phrases={"à l'instant": _NOW, "a l'instant": _NOW, "il y a un instant": _NOW,
                  "il y a quelques secondes": _NOW, "il y a une demi-heure": _HALF_HOUR,
-                 "il y a une demi heure": _HALF_HOUR}),
+                 "il y a une demi heure": _HALF_HOUR},
+        labels=("publié", "publiée", "mis à jour", "mise à jour", "actualisé", "actualisée")),
     "de": _Relative(
         before=("vor",), after=(), one=frozenset("ein eine einer einem einen".split()),
         units=_units(s="sekunde sekunden sek s", m="minute minuten min", h="stunde stunden std h",
                      d="tag tage tagen tg"),
         phrases={"gerade eben": _NOW, "soeben": _NOW, "vor wenigen sekunden": _NOW,
-                 "vor einer halben stunde": _HALF_HOUR}),
+                 "vor einer halben stunde": _HALF_HOUR},
+        labels=("aktualisiert", "veröffentlicht", "zuletzt aktualisiert")),
     "es": _Relative(
         before=("hace",), after=(), one=frozenset("un una uno".split()),
         units=_units(s="segundo segundos seg s", m="minuto minutos min m", h="hora horas h",
                      d="día días dia dias d"),
         phrases={"ahora mismo": _NOW, "justo ahora": _NOW, "hace un momento": _NOW,
-                 "hace unos segundos": _NOW, "hace media hora": _HALF_HOUR}),
+                 "hace unos segundos": _NOW, "hace media hora": _HALF_HOUR},
+        labels=("actualizado", "actualizada", "publicado", "publicada")),
     "it": _Relative(
         before=(), after=("fa",), one=frozenset("un un' una uno".split()),
         units=_units(s="secondo secondi sec s", m="minuto minuti min m", h="ora ore h",
                      d="giorno giorni g"),
         phrases={"proprio adesso": _NOW, "proprio ora": _NOW, "pochi secondi fa": _NOW, "mezz'ora fa": _HALF_HOUR,
-                 "mezzora fa": _HALF_HOUR}),
+                 "mezzora fa": _HALF_HOUR},
+        labels=("aggiornato", "aggiornata", "pubblicato", "pubblicata")),
     "pt": _Relative(
         before=("há", "ha"), after=("atrás", "atras"), one=frozenset("um uma".split()),
         units=_units(s="segundo segundos seg s", m="minuto minutos min m", h="hora horas h",
                      d="dia dias d"),
         phrases={"agora mesmo": _NOW, "há instantes": _NOW, "há poucos segundos": _NOW,
-                 "há meia hora": _HALF_HOUR, "meia hora atrás": _HALF_HOUR}),
+                 "há meia hora": _HALF_HOUR, "meia hora atrás": _HALF_HOUR},
+        labels=("atualizado", "atualizada", "publicado", "publicada")),
 }
 MAX_RELATIVE_DAYS = 31  # "400 days ago" is not a live-blog stamp
 # A relative stamp with its byline, spaces collapsed, is at most this long; a line over twice as long
@@ -247,10 +262,11 @@ def _words_re(phrase: str) -> str:
 
 
 # What every relative stamp has, with or without a byline after it: a line that starts with a "before"
-# word or a whole phrase, or holds an "after" word. One C-level search rejects the other lines (nearly all
+# word or a whole phrase (maybe after a label: "Publié il y a 5 minutes"), or holds an "after" word. One C-level search rejects the other lines (nearly all
 # of a page) before any of the work below; the text parser asks this of every line that is no clock stamp.
 _RELATIVE_CUE = re.compile(
-    r"^\s*(?:" + "|".join(sorted({_words_re(b) + r"\s" for lang in RELATIVE_LANGUAGES.values() for b in lang.before}
+    r"^\s*(?:(?:" + "|".join(sorted({_words_re(x) for lang in RELATIVE_LANGUAGES.values() for x in lang.labels}))
+    + r")\s*:?\s+)?(?:" + "|".join(sorted({_words_re(b) + r"\s" for lang in RELATIVE_LANGUAGES.values() for b in lang.before}
                                 | {_words_re(p) for lang in RELATIVE_LANGUAGES.values() for p in lang.phrases}))
     + r")|(?<!\w)(?:" + "|".join(sorted({_words_re(a) for lang in RELATIVE_LANGUAGES.values() for a in lang.after}))
     + r")(?!\w)",
@@ -284,18 +300,32 @@ def parse_relative(line: str) -> Stamp | None:
 
 
 def _relative_delta(text: str) -> tuple[int, int] | None:
-    """(seconds ago, the coarsest unit named) of a casefolded, space-collapsed relative stamp."""
+    """(seconds ago, the coarsest unit named) of a casefolded, space-collapsed relative stamp,
+    maybe after one of its language's labels ("updated 5 minutes ago", "publié : il y a 2 h")."""
     for lang in RELATIVE_LANGUAGES.values():
-        if text in lang.phrases:
-            return lang.phrases[text]
-        # "il y a 5 minutes", "5 minutes ago"; Portuguese has both: "há 5 minutos", "5 minutos atrás"
-        envelopes = ([(b, "") for b in lang.before] + [("", a) for a in lang.after]
-                     + [(b, a) for b in lang.before for a in lang.after])
-        for before, after in envelopes:
-            if (before and not text.startswith(before + " ")) or (after and not text.endswith(" " + after)):
-                continue
-            if found := _amount(text[len(before): len(text) - len(after)].strip(), lang):
-                return found
+        if found := _unlabelled_delta(text, lang):
+            return found
+        for label in lang.labels:
+            if text.startswith(label) and (after := _AFTER_LABEL.match(text, len(label))):
+                if found := _unlabelled_delta(text[after.end():], lang):
+                    return found
+    return None
+
+
+_AFTER_LABEL = re.compile(r" ?: ?| ")  # "updated 5 minutes ago", "updated: 5 minutes ago", "publié : il y a 2 h"
+
+
+def _unlabelled_delta(text: str, lang: _Relative) -> tuple[int, int] | None:
+    if text in lang.phrases:
+        return lang.phrases[text]
+    # "il y a 5 minutes", "5 minutes ago"; Portuguese has both: "há 5 minutos", "5 minutos atrás"
+    envelopes = ([(b, "") for b in lang.before] + [("", a) for a in lang.after]
+                 + [(b, a) for b in lang.before for a in lang.after])
+    for before, after in envelopes:
+        if (before and not text.startswith(before + " ")) or (after and not text.endswith(" " + after)):
+            continue
+        if found := _amount(text[len(before): len(text) - len(after)].strip(), lang):
+            return found
     return None
 
 

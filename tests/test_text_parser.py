@@ -189,6 +189,16 @@ def test_a_page_without_full_dates_uses_the_reference_date_for_the_oldest_post()
     assert parsed.blog.key_points == ["Port closed to all shipping"]
 
 
+@pytest.mark.parametrize("header", ["Key Points", "Key events:", "Principais pontos", "Pontos-chave", "Points clés",
+                                    "Les points clés", "L'essentiel", "L’essentiel :", "Das Wichtigste",
+                                    "Puntos clave", "Punti chiave", "PRINCIPAIS PONTOS:"])
+def test_key_points_headers_in_each_language_are_recognised(header: str) -> None:
+    page = TWO_POSTS.replace("Key Points", header)
+    parsed = parse(document(page.encode(), tz="Europe/London", day=date(2024, 10, 13)))
+    assert parsed.blog.key_points == ["Port closed to all shipping"]
+    assert parsed.blog.standfirst is None
+
+
 def test_a_page_without_any_date_falls_back_to_the_fetch_date() -> None:
     parsed = parse(document(TWO_POSTS.encode(), tz="Europe/London", fetched_at=datetime(2024, 10, 13, 12, 0,
                                                                                          tzinfo=timezone.utc)))

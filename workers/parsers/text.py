@@ -1,6 +1,7 @@
 """Plain-text live blogs, as copied from a live page.
 
-Layout: a headline, standfirst paragraphs and an optional "Key Points" list;
+Layout: a headline, standfirst paragraphs and an optional "Key Points" list (also "Points clés",
+"L'essentiel", "Das Wichtigste", "Puntos clave", "Punti chiave", "Principais pontos", ...: ``KEY_POINTS``);
 then posts, each a title line, a stamp line ("12:31 , Author", "Thursday 27
 January 2022 21:10 , Author", "9.05pm"), and body paragraphs. A post's title
 is the last non-blank line above its stamp; its body runs to the next post's
@@ -22,8 +23,15 @@ from workers.identity import normalized_title, post_key
 from workers.normalize import clean_text, split_body
 from workers.parsers._common import repair_text
 
+# the "Key Points" header, in the languages the stamps are read in (workers/stamps.py)
 KEY_POINTS = re.compile(
-    r"^(?:key\s+points|key\s+events|puntos\s+clave|lo\s+más\s+importante|points?\s+clés|das\s+wichtigste)\s*:?$",
+    r"^(?:key\s+points|key\s+events"  # en
+    r"|(?:les\s+)?points?\s+cl[ée]s|l['’]\s*essentiel"  # fr
+    r"|das\s+wichtigste(?:\s+in\s+kürze)?"  # de
+    r"|puntos\s+clave|lo\s+más\s+importante"  # es
+    r"|punti\s+chiave"  # it
+    r"|principais\s+pontos|pontos\s+principais|pontos[\s-]+chave)"  # pt
+    r"\s*:?$",
     re.IGNORECASE,
 )
 MAX_POSTS = 20_000  # the same limit as workers.parsers.MAX_POSTS_PER_DOCUMENT (which imports this module)

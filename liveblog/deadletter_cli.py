@@ -80,36 +80,25 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
     if args.all:
         ids = [letter.id for letter in dl.letters(conn, keys, reason=args.reason, blog=args.blog)]
     if args.action == "delete":
-        return _delete(conn, keys, ids)
-    requeued = refused = 0
+        return _each(ids, lambda entry_id: dl.delete(conn, keys, entry_id), "deleted")
+    return _each(ids, lambda entry_id: dl.requeue(conn, settings, entry_id), "requeued")
+
+
+def _each(ids: list[str], act, done: str) -> int:
+    """``act`` on each entry (requeue or delete), a line per entry done, the reason for each not done."""
+    count = refused = 0
     for entry_id in ids:
         try:
-            letter = dl.requeue(conn, settings, entry_id)
-        except InputRejected as exc:
+            letter = act(entry_id)
+        except InputRejected as exc:  # NotRequeued, NotDeleted
             refused += 1
             print(f"liveblog: {exc}", file=sys.stderr)
             continue
-        requeued += 1
+        count += 1
         f = letter.fields
-        print(f"{entry_id} requeued: document {f.get('document_id')} of {f.get('blog_id')} ({f.get('reason')})")
-    print(f"liveblog: requeued {requeued}" + (f", not requeued {refused}" if refused else ""), file=sys.stderr)
+        print(f"{entry_id} {done}: document {f.get('document_id')} of {f.get('blog_id')} ({f.get('reason')})")
+    print(f"liveblog: {done} {count}" + (f", not {done} {refused}" if refused else ""), file=sys.stderr)
     return EXIT_REJECTED if refused else 0
-
-
-def _delete(conn, keys: Keys, ids: list[str]) -> int:
-    deleted = missing = 0
-    for entry_id in ids:
-        try:
-            letter = dl.delete(conn, keys, entry_id)
-        except dl.NotDeleted as exc:
-            missing += 1
-            print(f"liveblog: {exc}", file=sys.stderr)
-            continue
-        deleted += 1
-        f = letter.fields
-        print(f"{entry_id} deleted: document {f.get('document_id')} of {f.get('blog_id')} ({f.get('reason')})")
-    print(f"liveblog: deleted {deleted}" + (f", not deleted {missing}" if missing else ""), file=sys.stderr)
-    return EXIT_REJECTED if missing else 0
 
 
 def _list(conn, keys: Keys, args: argparse.Namespace) -> int:

@@ -238,10 +238,13 @@ class _Liveblog(QuickUnsubscribe):
         if sent is not None and sent[0] == ttl and time.monotonic() - sent[1] < _HEARTBEAT_COALESCE_S:
             return None
         with self.connection.pipeline(transaction=False) as pipe:  # type: ignore[attr-defined]
+            # 'birth' is written only when the worker registers: a record without it was lost, whether
+            # nothing is left of it or another write (a state, a heartbeat) made a partial one since
+            pipe.hexists(self.key, "birth")  # type: ignore[attr-defined]
             super().heartbeat(ttl, pipeline=pipe)  # type: ignore[misc]
-            created = pipe.execute()[0]  # RQ's HSET of last_heartbeat: 1 when the field was new
+            registered = pipe.execute()[0]
         self._last_beat = (ttl, time.monotonic())
-        if created:
+        if not registered:
             self._register_again()
         return None
 

@@ -262,10 +262,12 @@ def test_heartbeats_go_in_one_round_trip_and_never_leave_a_longer_ttl_than_rq_wo
     monkeypatch.setattr(conn, "pipeline", counting_pipeline)
     worker_ttl = worker.worker_ttl + 60
     worker.heartbeat()
-    assert sent == [3]  # HSET last_heartbeat, EXPIRE worker key, EXPIRE executions key: one round trip
+    # HEXISTS birth (is the record still there?), HSET last_heartbeat, EXPIRE worker key, EXPIRE
+    # executions key: one round trip
+    assert sent == [4]
     assert worker_ttl - 2 <= conn.ttl(worker.key) <= worker_ttl
     worker.heartbeat()  # the same TTL again within a second: nothing new to say
-    assert sent == [3]
+    assert sent == [4]
     # a job's longer TTL, sent inside RQ's own pipeline, then the worker's own TTL again:
     # the second is sent even within the second, so the key is back on the worker's TTL
     with conn.pipeline() as pipe:
